@@ -1,0 +1,54 @@
+# Baladiya — two commands: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-pg install system-deps lint format typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Debian packages the browser tests need (Chromium, driven by Playwright; never downloaded).
+system-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; fi
+
+## Set up, migrate, seed the Homs demo (first time) and start web server + task worker.
+run: install
+	BALADIYA_DEMO=1 $(BIN)/baladiya run
+
+## Both databases: SQLite (embedded default) and PostgreSQL (the central node's engine).
+test: install system-deps test-sqlite test-pg
+
+test-sqlite: install
+	BALADIYA_TESTING=1 $(BIN)/pytest -q -n 2 --dist loadfile
+
+test-pg: install
+	@bash scripts/ensure-postgres.sh
+	BALADIYA_TESTING=1 DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -n 2 --dist loadfile
+
+lint: install
+	$(BIN)/ruff check src bench
+	$(BIN)/ruff format --check src bench
+
+format: install
+	$(BIN)/ruff format src bench
+	$(BIN)/ruff check --fix src bench
+
+typecheck: install
+	BALADIYA_TESTING=1 $(BIN)/mypy src/baladiya
+
+bench: install
+	BALADIYA_TESTING=1 $(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

@@ -1,0 +1,111 @@
+"""Least privilege: every check is per role *and* per center (and per agency for officers)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.accounts import roles
+from baladiya.core.errors import NotAllowed
+
+if TYPE_CHECKING:
+    from baladiya.accounts.models import User
+    from baladiya.applications.models import Application
+    from baladiya.applications.workflow import Transition
+    from baladiya.centers.models import Center
+
+
+def _staff(user: Any) -> User | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user  # type: ignore[no-any-return]
+
+
+def require_role(user: Any, *codes: str) -> User:
+    staff = _staff(user)
+    if staff is None or not staff.has_role(*codes):
+        raise NotAllowed(_("Your role does not allow this action."))
+    return staff
+
+
+def works_at(user: User, center: Center | None) -> bool:
+    """Center-bound roles act only at their own center; admins everywhere."""
+    if center is None:
+        return False
+    if user.has_role(roles.ADMIN):
+        return True
+    return user.center_id is not None and user.center_id == center.pk
+
+
+def require_center(user: Any, center: Center | None) -> User:
+    staff = _staff(user)
+    if staff is None or not works_at(staff, center):
+        raise NotAllowed(_("This record belongs to another center."))
+    return staff
+
+
+def can_view_application(user: Any, app: Application) -> bool:
+    staff = _staff(user)
+    if staff is None:
+        return False
+    if staff.has_role(roles.ADMIN, roles.AUDITOR):
+        return True
+    if staff.has_role(roles.OFFICER) and (
+        staff.agency_id is None or staff.agency_id == app.service.agency_id
+    ):
+        return True
+    if staff.has_role(roles.SUPERVISOR) and (
+        staff.center_id is None or staff.center_id in (app.center_id, app.pickup_center_id)
+    ):
+        return True
+    if staff.has_role(roles.CLERK, roles.CASHIER) and staff.center_id in (
+        app.center_id,
+        app.pickup_center_id,
+    ):
+        return True
+    return False
+
+
+def require_view_application(user: Any, app: Application) -> None:
+    if not can_view_application(user, app):
+        raise NotAllowed(_("You may not see this application."))
+
+
+def may_take(user: Any, app: Application, t: Transition) -> bool:
+    """Whether `user` may take transition `t` on `app` (role, center, agency, approval)."""
+    staff = _staff(user)
+    if staff is None:
+        return False
+    for role in t.roles & staff.role_codes():
+        if _role_allows(staff, role, app, t):
+            return True
+    return bool(staff.has_role(roles.ADMIN) and t.name not in {"pay", "cancel_with_refund"})
+
+
+def _role_allows(staff: User, role: str, app: Application, t: Transition) -> bool:
+    from baladiya.catalog.models import Service
+
+    counter_service = app.service.approval == Service.Approval.COUNTER
+    if role == roles.CLERK:
+        if t.name == "hand_over":
+            return staff.center_id is not None and staff.center_id == app.pickup_center_id
+        if t.name in {"approve", "return", "start_review"} and not counter_service:
+            return False
+        return staff.center_id is not None and staff.center_id == app.center_id
+    if role == roles.CASHIER:
+        return staff.center_id is not None and staff.center_id == app.center_id
+    if role == roles.SUPERVISOR:
+        return staff.center_id is None or staff.center_id in (app.center_id, app.pickup_center_id)
+    if role == roles.OFFICER:
+        return staff.agency_id is None or staff.agency_id == app.service.agency_id
+    return False
+
+
+def require_transition(user: Any, app: Application, t: Transition) -> User:
+    staff = _staff(user)
+    if staff is None or not may_take(staff, app, t):
+        raise NotAllowed(
+            _("You may not “%(action)s” this application (role or center).") % {"action": t.label}
+        )
+    return staff

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.applications.workflow import Status
+from baladiya.catalog.models import DeliveryMode
+from baladiya.core.models import BaseModel
+
+
+class Channel(models.TextChoices):
+    COUNTER = "counter", _("At a center counter")
+    ONLINE = "online", _("Electronic center")
+
+
+class Application(BaseModel):
+    reference = models.CharField(_("reference"), max_length=24, unique=True)
+    service = models.ForeignKey(
+        "catalog.Service", on_delete=models.PROTECT, related_name="applications"
+    )
+    applicant = models.ForeignKey(
+        "accounts.Citizen", on_delete=models.PROTECT, related_name="applications"
+    )
+    center = models.ForeignKey(
+        "centers.Center",
+        on_delete=models.PROTECT,
+        related_name="applications",
+        help_text=_("Where the application was submitted"),
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.COUNTER)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True
+    )
+    field_values = models.JSONField(default=dict, blank=True)
+    fee_amount = models.PositiveBigIntegerField(_("fee (piastres)"))
+    sla_due = models.DateField(_("due"), db_index=True)
+    delivery_mode = models.CharField(
+        max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.PICKUP
+    )
+    pickup_center = models.ForeignKey(
+        "centers.Center",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pickups",
+    )
+    delivery_address = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    note = models.TextField(_("note"), blank=True)
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        indexes = [
+            models.Index(fields=["center", "status"]),
+            models.Index(fields=["pickup_center", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def status_label(self) -> str:
+        return str(Status(self.status).label)
+
+
+class ApplicationEvent(BaseModel):
+    """Full history: every transition with its actor and note."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class Attachment(BaseModel):
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="attachments"
+    )
+    code = models.SlugField(max_length=40)
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)

@@ -1,0 +1,297 @@
+"""Every write to an application goes through here.
+
+`move()` is the one place a status changes: it locks the row, checks the state machine and the
+actor's role/center, records history and the audit event. Other apps (payments, documents,
+delivery) call `move()` from their own service functions inside their own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.accounts import roles
+from baladiya.accounts.models import Citizen, User
+from baladiya.accounts.permissions import require_center, require_role, require_transition
+from baladiya.applications.models import Application, ApplicationEvent, Attachment, Channel
+from baladiya.applications.workflow import OPEN_STATES, Status, check_transition
+from baladiya.catalog.forms import clean_field_values
+from baladiya.catalog.models import DeliveryMode, Service
+from baladiya.centers.models import Center
+from baladiya.core import audit
+from baladiya.core.errors import DomainError
+from baladiya.core.numbering import next_reference
+from baladiya.core.text import normalize_arabic
+from baladiya.core.uploads import CheckedUpload
+
+WEEKEND = {4, 5}  # Friday and Saturday in Syria (Monday == 0)
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += dt.timedelta(days=1)
+        if day.weekday() not in WEEKEND:
+            remaining -= 1
+    return day
+
+
+# ---------------------------------------------------------------- citizens
+
+
+def find_citizens(query: str, limit: int = 20) -> QuerySet[Citizen]:
+    """By national number (exact, Arabic digits accepted) or by normalized name (all words)."""
+    text = normalize_arabic(query)
+    if not text:
+        return Citizen.objects.none()
+    if text.isdigit():
+        return Citizen.objects.filter(national_number__startswith=text)[:limit]
+    qs = Citizen.objects.all()
+    for word in text.split()[:5]:
+        qs = qs.filter(name_normalized__contains=word)
+    return qs[:limit]
+
+
+def register_citizen(actor: User, **fields: Any) -> Citizen:
+    """Create a citizen record from validated fields (national number must be new)."""
+    require_role(actor, roles.CLERK, roles.SUPERVISOR, roles.ADMIN)
+    with transaction.atomic():
+        if Citizen.objects.filter(national_number=fields["national_number"]).exists():
+            raise DomainError(_("A citizen with this national number already exists."))
+        citizen = Citizen.objects.create(**fields)
+        audit.record(
+            "citizen.registered",
+            actor=actor,
+            obj=citizen,
+            center=actor.center.code if actor.center else "",
+        )
+    return citizen
+
+
+# ---------------------------------------------------------------- submission
+
+
+@dataclass
+class Submission:
+    service: Service
+    applicant: Citizen
+    center: Center
+    fields: dict[str, Any]
+    delivery_mode: str = DeliveryMode.PICKUP
+    pickup_center: Center | None = None
+    delivery_address: dict[str, Any] = field(default_factory=dict)
+    attachments: dict[str, CheckedUpload] = field(default_factory=dict)
+    channel: str = Channel.COUNTER
+    idempotency_key: str | None = None
+    note: str = ""
+
+
+def submit_application(actor: User | None, sub: Submission) -> Application:
+    """Create an application in `submitted`, snapshotting the fee in force today.
+
+    Idempotent: the same `idempotency_key` (a double-clicked form, a retried API call) returns
+    the application created the first time instead of a second one.
+    Side effects: history row, audit event.
+    """
+    if sub.channel == Channel.COUNTER:
+        staff = require_role(actor, roles.CLERK)
+        require_center(staff, sub.center)
+    if sub.idempotency_key:
+        existing = Application.objects.filter(idempotency_key=sub.idempotency_key).first()
+        if existing is not None:
+            return existing
+    _check_submission(sub)
+    cleaned = clean_field_values(sub.service, sub.fields)
+    today = timezone.localdate()
+    with transaction.atomic():
+        app = Application.objects.create(
+            reference=next_reference(sub.center.code),
+            service=sub.service,
+            applicant=sub.applicant,
+            center=sub.center,
+            channel=sub.channel,
+            field_values=cleaned,
+            fee_amount=sub.service.fee_on(today),
+            sla_due=add_working_days(today, sub.service.sla_days),
+            delivery_mode=sub.delivery_mode,
+            pickup_center=sub.pickup_center if sub.delivery_mode == DeliveryMode.PICKUP else None,
+            delivery_address=sub.delivery_address,
+            created_by=actor,
+            note=sub.note,
+            idempotency_key=sub.idempotency_key or None,
+        )
+        for code, upload in sub.attachments.items():
+            _store_attachment(app, code, upload)
+        _history(app, "submit", "", Status.SUBMITTED, actor, sub.note)
+        audit.record(
+            "application.submitted",
+            actor=actor,
+            obj=app,
+            center=sub.center.code,
+            reference=app.reference,
+            service=sub.service.code,
+            fee=app.fee_amount,
+        )
+    return app
+
+
+def _check_submission(sub: Submission) -> None:
+    if not sub.service.active:
+        raise DomainError(_("This service is not offered at the moment."))
+    if sub.delivery_mode not in (sub.service.delivery_modes or []):
+        raise DomainError(_("This service cannot be delivered that way."))
+    if sub.delivery_mode == DeliveryMode.PICKUP:
+        if sub.pickup_center is None or not sub.pickup_center.accepts_pickup:
+            raise DomainError(_("Choose a center where the document can be picked up."))
+    elif not sub.delivery_address:
+        raise DomainError(_("A postal address is required for delivery by post."))
+    missing = [
+        str(a.label(get_language()))
+        for a in sub.service.attachments.all()
+        if a.required and a.code not in sub.attachments
+    ]
+    if missing:
+        raise DomainError(
+            _("Missing required attachments: %(names)s") % {"names": "، ".join(missing)}
+        )
+
+
+def _store_attachment(app: Application, code: str, upload: CheckedUpload) -> Attachment:
+    att = Attachment(
+        application=app,
+        code=code,
+        original_name=upload.name,
+        content_type=upload.content_type,
+        size=len(upload.content),
+        sha256=upload.sha256,
+    )
+    att.file.save(f"{app.reference}-{code}", ContentFile(upload.content), save=False)
+    att.save()
+    return att
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def move(
+    app: Application,
+    name: str,
+    actor: User | None,
+    note: str = "",
+    *,
+    check_permission: bool = True,
+    **audit_data: Any,
+) -> Application:
+    """Take transition `name` on `app`: lock, check state and actor, write history and audit.
+
+    Runs inside the caller's transaction (or its own). `check_permission=False` is only for
+    system actors (a verified payment webhook, a sync applier) that have no user.
+    """
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().select_related("service").get(pk=app.pk)
+        t = check_transition(name, locked.status)
+        if check_permission:
+            require_transition(actor, locked, t)
+        previous = locked.status
+        locked.status = t.target
+        locked.save(update_fields=["status", "updated_at"])
+        _history(locked, name, previous, t.target, actor, note)
+        audit.record(
+            f"application.{name}",
+            actor=actor,
+            obj=locked,
+            center=locked.center.code,
+            reference=locked.reference,
+            from_status=previous,
+            to_status=t.target,
+            note=note,
+            **audit_data,
+        )
+    app.status = locked.status
+    app.updated_at = locked.updated_at
+    return app
+
+
+def _history(
+    app: Application, action: str, source: str, target: str, actor: User | None, note: str
+) -> None:
+    ApplicationEvent.objects.create(
+        application=app,
+        action=action,
+        from_status=source,
+        to_status=target,
+        actor=actor,
+        actor_name=actor.display_name() if actor else "system",
+        note=note[:2000],
+    )
+
+
+def start_review(app: Application, actor: User) -> Application:
+    return move(app, "start_review", actor)
+
+
+def approve(app: Application, actor: User, note: str = "") -> Application:
+    return move(app, "approve", actor, note)
+
+
+def return_for_correction(app: Application, actor: User, note: str) -> Application:
+    if not note.strip():
+        raise DomainError(_("Say what the citizen must correct."))
+    return move(app, "return", actor, note)
+
+
+def reject(app: Application, actor: User, note: str) -> Application:
+    if not note.strip():
+        raise DomainError(_("Give the reason for the rejection."))
+    return move(app, "reject", actor, note)
+
+
+def resubmit(app: Application, actor: User, fields: dict[str, Any], note: str = "") -> Application:
+    """The citizen corrected the form: store the new values, back to `paid` for review."""
+    cleaned = clean_field_values(app.service, fields)
+    with transaction.atomic():
+        Application.objects.filter(pk=app.pk).update(field_values=cleaned)
+        app.field_values = cleaned
+        return move(app, "resubmit", actor, note)
+
+
+def cancel(app: Application, actor: User, note: str) -> Application:
+    if not note.strip():
+        raise DomainError(_("Give the reason for the cancellation."))
+    return move(app, "cancel", actor, note)
+
+
+# ---------------------------------------------------------------- queues
+
+
+def overdue(today: dt.date | None = None) -> QuerySet[Application]:
+    day = today or timezone.localdate()
+    return Application.objects.filter(status__in=OPEN_STATES, sla_due__lt=day)
+
+
+def visible_to(user: User) -> QuerySet[Application]:
+    """Applications a staff member may list (same rules as `can_view_application`)."""
+    qs = Application.objects.select_related("service", "applicant", "center")
+    if user.has_role(roles.ADMIN, roles.AUDITOR):
+        return qs
+    allowed = Q(pk__in=[])
+    if user.has_role(roles.OFFICER):
+        allowed |= Q() if user.agency_id is None else Q(service__agency_id=user.agency_id)
+    if user.has_role(roles.SUPERVISOR):
+        allowed |= (
+            Q()
+            if user.center_id is None
+            else Q(center_id=user.center_id) | Q(pickup_center_id=user.center_id)
+        )
+    if user.has_role(roles.CLERK, roles.CASHIER) and user.center_id:
+        allowed |= Q(center_id=user.center_id) | Q(pickup_center_id=user.center_id)
+    return qs.filter(allowed)

@@ -1,0 +1,228 @@
+"""Baladiya settings: one module, every knob read from the environment with a safe default.
+
+Every variable is documented in README.md ("Configuration"). Secrets never have a usable
+default outside DEBUG: a production node refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = env_bool("BALADIYA_DEBUG", False)
+VAR_DIR = Path(env_str("BALADIYA_VAR_DIR", str(PROJECT_DIR / "var"))).resolve()
+
+_secret = os.environ.get("BALADIYA_SECRET_KEY")
+if not _secret:
+    if not (DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)):
+        raise ImproperlyConfigured(
+            "BALADIYA_SECRET_KEY is required (set BALADIYA_DEBUG=1 or BALADIYA_DEMO=1 for a demo)."
+        )
+    _secret = "insecure-demo-key-do-not-use-in-production-" + "x" * 20
+SECRET_KEY: str = _secret
+
+# `central` or `center:C03`. The electronic center (C00) is the central node's portal.
+BALADIYA_NODE = env_str("BALADIYA_NODE", "central")
+if BALADIYA_NODE != "central" and not BALADIYA_NODE.startswith("center:"):
+    raise ImproperlyConfigured("BALADIYA_NODE must be 'central' or 'center:<CODE>'")
+NODE_CENTER_CODE = "C00" if BALADIYA_NODE == "central" else BALADIYA_NODE.split(":", 1)[1]
+
+PUBLIC_BASE_URL = env_str("BALADIYA_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+KEY_DIR = Path(env_str("BALADIYA_KEY_DIR", str(VAR_DIR / "keys"))).resolve()
+MEDIA_ROOT = Path(env_str("BALADIYA_MEDIA_DIR", str(VAR_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
+
+ALLOWED_HOSTS = env_list(
+    "BALADIYA_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("BALADIYA_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "baladiya.core",
+    "baladiya.accounts",
+    "baladiya.centers",
+    "baladiya.catalog",
+    "baladiya.applications",
+    "baladiya.payments",
+    "baladiya.documents",
+    "baladiya.delivery",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "baladiya.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "baladiya.urls"
+WSGI_APPLICATION = "baladiya.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "baladiya.core.context.node",
+            ],
+        },
+    },
+]
+
+
+def database_from_env() -> dict[str, object]:
+    """DATABASE_URL selects PostgreSQL; otherwise SQLite tuned so a power cut loses nothing."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        parsed = urlparse(url)
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "baladiya",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": env_int("BALADIYA_DB_CONN_MAX_AGE", 60),
+            "TEST": {"NAME": os.environ.get("BALADIYA_TEST_DB_NAME", "test_baladiya")},
+        }
+    if url and not url.startswith("sqlite:"):
+        raise ImproperlyConfigured("DATABASE_URL must be postgresql://… or sqlite:///path")
+    path = url.removeprefix("sqlite:///") if url else str(VAR_DIR / "baladiya.sqlite3")
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        # WAL + synchronous=FULL: a committed receipt survives a power cut (DESIGN §4a).
+        # IMMEDIATE: concurrent writers queue instead of failing with "database is locked".
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000"
+            ),
+        },
+    }
+
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+LOGIN_RATE_LIMIT = env_int("BALADIYA_LOGIN_RATE_LIMIT", 5)  # failures per window
+LOGIN_RATE_WINDOW_SECONDS = env_int("BALADIYA_LOGIN_RATE_WINDOW", 900)
+
+LANGUAGE_CODE = "ar"
+LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Damascus"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("BALADIYA_SESSION_SECONDS", 8 * 3600)
+SESSION_COOKIE_SECURE = env_bool("BALADIYA_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+UPLOAD_MAX_BYTES = env_int("BALADIYA_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("BALADIYA_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "baladiya_cache",
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("BALADIYA_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("baladiya.accounts.urls")),
+    path("centers/", include("baladiya.centers.urls")),
+    path("catalog/", include("baladiya.catalog.urls")),
+    path("applications/", include("baladiya.applications.urls")),
+    path("payments/", include("baladiya.payments.urls")),
+    path("documents/", include("baladiya.documents.urls")),
+    path("verify/", include("baladiya.documents.verify_urls")),
+    path("delivery/", include("baladiya.delivery.urls")),
+    path("", include("baladiya.core.urls")),
+]
+
+handler400 = "baladiya.core.views.bad_request"
+handler403 = "baladiya.core.views.forbidden"
+handler404 = "baladiya.core.views.not_found"
+handler500 = "baladiya.core.views.server_error"
+
+if settings.DEBUG:  # pragma: no cover - static/media are served by whitenoise/proxy otherwise
+    pass
