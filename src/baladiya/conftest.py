@@ -155,3 +155,11 @@ def citizen(db: None) -> Citizen:
         birth_date=dt.date(1990, 5, 17),
         phone="+963944123456",
     )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keys and uploads go to a per-test folder, never the developer's var/."""
+    base = tmp_path_factory.mktemp("node")
+    settings.KEY_DIR = base / "keys"
+    settings.MEDIA_ROOT = base / "media"

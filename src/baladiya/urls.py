@@ -1,9 +1,11 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from baladiya.documents import views as document_views
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path(".well-known/baladiya/keys.json", document_views.public_keys, name="public_keys"),
     path("admin/", admin.site.urls),
     path("accounts/", include("baladiya.accounts.urls")),
     path("centers/", include("baladiya.centers.urls")),
@@ -20,6 +22,3 @@ handler400 = "baladiya.core.views.bad_request"
 handler403 = "baladiya.core.views.forbidden"
 handler404 = "baladiya.core.views.not_found"
 handler500 = "baladiya.core.views.server_error"
-
-if settings.DEBUG:  # pragma: no cover - static/media are served by whitenoise/proxy otherwise
-    pass

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from baladiya.core.placeholders import not_ready
+
 app_name = "catalog"
-urlpatterns: list = []
+urlpatterns = [
+    path("", not_ready, name="services"),
+]

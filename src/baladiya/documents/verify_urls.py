@@ -1,2 +1,10 @@
+from django.urls import path
+
+from baladiya.core.placeholders import not_ready
+
 app_name = "verify"
-urlpatterns: list = []
+urlpatterns = [
+    path("", not_ready, name="lookup"),
+    path("upload/", not_ready, name="upload"),
+    path("<str:number>/", not_ready, name="detail"),
+]
