@@ -163,3 +163,5 @@ def _isolated_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     base = tmp_path_factory.mktemp("node")
     settings.KEY_DIR = base / "keys"
     settings.MEDIA_ROOT = base / "media"
+    # Argon2 is the production hasher (accounts tests check it); tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

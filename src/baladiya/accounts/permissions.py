@@ -59,9 +59,10 @@ def can_view_application(user: Any, app: Application) -> bool:
         staff.center_id is None or staff.center_id in (app.center_id, app.pickup_center_id)
     ):
         return True
-    if staff.has_role(roles.CLERK, roles.CASHIER) and staff.center_id in (
-        app.center_id,
-        app.pickup_center_id,
+    if (
+        staff.has_role(roles.CLERK, roles.CASHIER)
+        and staff.center_id is not None  # else `None in (center, None)` for a postal one
+        and staff.center_id in (app.center_id, app.pickup_center_id)
     ):
         return True
     return False

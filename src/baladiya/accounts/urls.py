@@ -1,9 +1,9 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("login/", not_ready, name="login"),
-    path("logout/", not_ready, name="logout"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
 ]

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -64,10 +64,17 @@ def find_citizens(query: str, limit: int = 20) -> QuerySet[Citizen]:
 def register_citizen(actor: User, **fields: Any) -> Citizen:
     """Create a citizen record from validated fields (national number must be new)."""
     require_role(actor, roles.CLERK, roles.SUPERVISOR, roles.ADMIN)
+    duplicate = DomainError(
+        _("A citizen with this national number already exists."), code="duplicate_citizen"
+    )
     with transaction.atomic():
         if Citizen.objects.filter(national_number=fields["national_number"]).exists():
-            raise DomainError(_("A citizen with this national number already exists."))
-        citizen = Citizen.objects.create(**fields)
+            raise duplicate
+        try:
+            with transaction.atomic():  # savepoint: two clerks registering the same person
+                citizen = Citizen.objects.create(**fields)
+        except IntegrityError as exc:
+            raise duplicate from exc
         audit.record(
             "citizen.registered",
             actor=actor,
@@ -112,6 +119,20 @@ def submit_application(actor: User | None, sub: Submission) -> Application:
     _check_submission(sub)
     cleaned = clean_field_values(sub.service, sub.fields)
     today = timezone.localdate()
+    try:
+        return _create_application(actor, sub, cleaned, today)
+    except IntegrityError:
+        # Two copies of the same form raced past the check above: the first one won.
+        if sub.idempotency_key:
+            existing = Application.objects.filter(idempotency_key=sub.idempotency_key).first()
+            if existing is not None:
+                return existing
+        raise
+
+
+def _create_application(
+    actor: User | None, sub: Submission, cleaned: dict[str, Any], today: dt.date
+) -> Application:
     with transaction.atomic():
         app = Application.objects.create(
             reference=next_reference(sub.center.code),
@@ -283,15 +304,46 @@ def visible_to(user: User) -> QuerySet[Application]:
     qs = Application.objects.select_related("service", "applicant", "center")
     if user.has_role(roles.ADMIN, roles.AUDITOR):
         return qs
+    # An unrestricted officer or network supervisor sees everything. (`Q(pk__in=[]) | Q()`
+    # stays empty in Django, so these must return before the OR below.)
+    if user.has_role(roles.OFFICER) and user.agency_id is None:
+        return qs
+    if user.has_role(roles.SUPERVISOR) and user.center_id is None:
+        return qs
     allowed = Q(pk__in=[])
     if user.has_role(roles.OFFICER):
-        allowed |= Q() if user.agency_id is None else Q(service__agency_id=user.agency_id)
-    if user.has_role(roles.SUPERVISOR):
-        allowed |= (
-            Q()
-            if user.center_id is None
-            else Q(center_id=user.center_id) | Q(pickup_center_id=user.center_id)
-        )
-    if user.has_role(roles.CLERK, roles.CASHIER) and user.center_id:
+        allowed |= Q(service__agency_id=user.agency_id)
+    if user.has_role(roles.SUPERVISOR, roles.CLERK, roles.CASHIER) and user.center_id:
         allowed |= Q(center_id=user.center_id) | Q(pickup_center_id=user.center_id)
     return qs.filter(allowed)
+
+
+def counts_by_center(
+    qs: QuerySet[Application], today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Per submitting center: how many applications in each status, in total, and overdue."""
+    day = today or timezone.localdate()
+    per_status = {f"n_{s}": Count("pk", filter=Q(status=s)) for s in Status.values}
+    rows = (
+        qs.order_by()
+        .values("center__code", "center__name_ar", "center__name_en")
+        .annotate(
+            total=Count("pk"),
+            n_overdue=Count("pk", filter=Q(status__in=OPEN_STATES, sla_due__lt=day)),
+            **per_status,
+        )
+        .order_by("center__code")
+    )
+    return list(rows)
+
+
+def back_office_queue(user: User) -> QuerySet[Application]:
+    """Paid and in-review applications of back-office services (the officer's agency if set),
+    oldest first."""
+    qs = Application.objects.select_related("service", "applicant", "center").filter(
+        service__approval=Service.Approval.BACK_OFFICE,
+        status__in=[Status.PAID, Status.IN_REVIEW],
+    )
+    if not user.has_role(roles.ADMIN) and user.agency_id is not None:
+        qs = qs.filter(service__agency_id=user.agency_id)
+    return qs.order_by("created_at", "id")

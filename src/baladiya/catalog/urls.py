@@ -1,8 +1,8 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.catalog import views
 
 app_name = "catalog"
 urlpatterns = [
-    path("", not_ready, name="services"),
+    path("", views.services, name="services"),
 ]

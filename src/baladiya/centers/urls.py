@@ -1,8 +1,8 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.centers import views
 
 app_name = "centers"
 urlpatterns = [
-    path("coverage/", not_ready, name="coverage"),
+    path("coverage/", views.coverage, name="coverage"),
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from baladiya.core.models import AuditEvent, Counter
 
 GENESIS = "0" * 64
-_HEAD = {"scope": "audit", "kind": "chain", "year": 0}
+_HEAD: dict[str, Any] = {"scope": "audit", "kind": "chain", "year": 0}
 
 
 def _actor_name(actor: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
 
 CURRENCY = "SYP"
 PIASTRES_PER_POUND = 100
@@ -19,18 +19,25 @@ def from_old_pounds(old_pounds: int) -> int:
 
 
 def parse_pounds(text: str) -> int:
-    """Parse `"1,250.50"` (new pounds, Arabic or Latin digits) into piastres; reject bad input."""
+    """Parse `"1,250.50"` (new pounds, Arabic or Latin digits) into piastres; reject bad input.
+
+    Only plain digits with an optional decimal part are accepted: no sign, exponent,
+    underscore or NaN, and never more than two significant decimals (refuse, don't round).
+    """
+    if not isinstance(text, str):
+        raise MoneyError(repr(text))  # a float has already lost the exact amount
     cleaned = to_latin_digits(text).replace(",", "").replace("٬", "").replace("٫", ".").strip()
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise MoneyError(text) from exc
-    if not value.is_finite() or value < 0:
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None:
         raise MoneyError(text)
-    piastres = (value * PIASTRES_PER_POUND).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    if piastres != value * PIASTRES_PER_POUND:
+    whole, decimals = match.group(1), (match.group(2) or "").rstrip("0")
+    if len(decimals) > 2:
         raise MoneyError(text)  # more than two decimals: ambiguous, refuse rather than round
-    return int(piastres)
+    return int(whole) * PIASTRES_PER_POUND + int(decimals.ljust(2, "0"))
+
+
+# At most 15 digits of pounds: far beyond any fee, well inside a 64-bit piastre amount.
+_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]{0,12}))?", re.ASCII)
 
 
 def format_pounds(piastres: int) -> str:

@@ -30,8 +30,13 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize_arabic(text: str) -> str:
-    """Fold a name to its search form: `أحمدُ  الحمصيّة` -> `احمد الحمصيه`."""
+    """Fold a name to its search form: `أحمدُ  الحمصيّة` -> `احمد الحمصيه`.
+
+    Idempotent (the stored form normalizes to itself): dropping a mark can bring together
+    characters that Unicode composes, so the result is put back in NFKC after folding.
+    """
     text = unicodedata.normalize("NFKC", text or "")
     text = _DIACRITICS.sub("", text)
     text = text.translate(_FOLD).translate(ARABIC_DIGITS)
-    return _SPACES.sub(" ", text).strip().casefold()
+    text = unicodedata.normalize("NFKC", text.casefold())
+    return _SPACES.sub(" ", text).strip()

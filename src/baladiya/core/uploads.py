@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.core.errors import DomainError
@@ -33,15 +34,22 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def _too_large(limit: int) -> DomainError:
+    return DomainError(
+        _("The file is too large (at most %(size)s).") % {"size": filesizeformat(limit)},
+        code="upload_too_large",
+    )
+
+
 def check_upload(upload: UploadedFile) -> CheckedUpload:
     """Accept a PDF, PNG or JPEG up to BALADIYA_UPLOAD_MAX_BYTES; refuse anything else."""
     limit = settings.UPLOAD_MAX_BYTES
     if upload.size is None or upload.size > limit:
-        raise DomainError(
-            _("The file is too large (at most %(mb)s MB).") % {"mb": limit // (1024 * 1024)},
-            code="upload_too_large",
-        )
-    content = upload.read()
+        raise _too_large(limit)
+    upload.seek(0)  # a form may have peeked at the file already
+    content = upload.read(limit + 1)
+    if len(content) > limit:  # `size` is what the client said; the bytes are what counts
+        raise _too_large(limit)
     if len(content) == 0:
         raise DomainError(_("The file is empty."), code="upload_empty")
     content_type = sniff(content[:16])

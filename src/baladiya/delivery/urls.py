@@ -1,9 +1,9 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.delivery import views
 
 app_name = "delivery"
 urlpatterns = [
-    path("pickup/", not_ready, name="pickup_queue"),
-    path("handover/<str:reference>/", not_ready, name="handover"),
+    path("pickup/", views.pickup_queue, name="pickup_queue"),
+    path("handover/<str:reference>/", views.handover, name="handover"),
 ]

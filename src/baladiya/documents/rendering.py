@@ -5,6 +5,7 @@ Data goes in through `sys.inputs` as JSON, never by building Typst source from u
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from pathlib import Path
@@ -38,10 +39,18 @@ def _compiler(name: str) -> typst.Compiler:
         return compiler
 
 
-def render_pdf(template: str, data: dict[str, Any]) -> bytes:
-    """Render `template` with `data` (available in Typst as `json(bytes(sys.inputs.data))`)."""
+def render_pdf(template: str, data: dict[str, Any], timestamp: dt.datetime | None = None) -> bytes:
+    """Render `template` with `data` (available in Typst as `json(bytes(sys.inputs.data))`).
+
+    `timestamp` fixes the PDF creation date (and Typst's `datetime.today()`): the same data
+    and timestamp give byte-identical output.
+    """
     compiler = _compiler(template)
     with _lock:  # a compiler is not safe to share between threads mid-compile
-        result = compiler.compile(format="pdf", sys_inputs={"data": json.dumps(data)})
+        result = compiler.compile(
+            format="pdf",
+            sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+            timestamp=timestamp,
+        )
     assert isinstance(result, bytes)
     return result

@@ -20,6 +20,11 @@ class CashierSession(BaseModel):
     )
     state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
     opened_at = models.DateTimeField()
+    business_date = models.DateField(
+        _("business day"),
+        db_index=True,
+        help_text=_("The day (Asia/Damascus) the drawer was opened; all its money counts there."),
+    )
     opening_float = models.PositiveBigIntegerField(_("opening float (piastres)"))
     closed_at = models.DateTimeField(null=True, blank=True)
     counted_cash = models.PositiveBigIntegerField(
@@ -41,6 +46,18 @@ class CashierSession(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.center.code} {self.cashier} {self.opened_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.OPEN
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # A closed drawer's count is final: the database row, not this instance, decides.
+        if not self._state.adding and (
+            CashierSession.objects.filter(pk=self.pk, state=self.State.CLOSED).exists()
+        ):
+            raise ValueError("Closed cashier sessions are immutable.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class PaymentMethod(models.TextChoices):
@@ -73,9 +90,18 @@ class Receipt(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     external_ref = models.CharField(max_length=80, blank=True)
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-issued_at"]
+        constraints = [
+            # A replayed gateway notification must never make a second receipt.
+            models.UniqueConstraint(
+                fields=["external_ref"],
+                condition=models.Q(method="gateway") & ~models.Q(external_ref=""),
+                name="one_receipt_per_gateway_ref",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -107,6 +133,7 @@ class Refund(BaseModel):
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-issued_at"]

@@ -1,15 +1,15 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.payments import views
 
 app_name = "payments"
 urlpatterns = [
-    path("", not_ready, name="cashier"),
-    path("session/open/", not_ready, name="open_session"),
-    path("session/close/", not_ready, name="close_session"),
-    path("pay/<str:reference>/", not_ready, name="take_payment"),
-    path("receipts/<str:number>/", not_ready, name="receipt"),
-    path("receipts/<str:number>.pdf", not_ready, name="receipt_pdf"),
-    path("receipts/<str:number>/refund/", not_ready, name="refund"),
-    path("reconciliation/", not_ready, name="reconciliation"),
+    path("", views.cashier, name="cashier"),
+    path("session/open/", views.open_session, name="open_session"),
+    path("session/close/", views.close_session, name="close_session"),
+    path("pay/<str:reference>/", views.take_payment, name="take_payment"),
+    path("receipts/<str:number>.pdf", views.receipt_pdf, name="receipt_pdf"),
+    path("receipts/<str:number>/", views.receipt, name="receipt"),
+    path("receipts/<str:number>/refund/", views.refund, name="refund"),
+    path("reconciliation/", views.reconciliation, name="reconciliation"),
 ]

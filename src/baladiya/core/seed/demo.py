@@ -108,7 +108,9 @@ def _pdf_stub() -> Any:
     from baladiya.core.uploads import CheckedUpload
 
     content = b"%PDF-1.4\n% demo attachment\n%%EOF\n"
-    return CheckedUpload(content=content, content_type="application/pdf", sha256="0" * 64, name="id.pdf")
+    return CheckedUpload(
+        content=content, content_type="application/pdf", sha256="0" * 64, name="id.pdf"
+    )
 
 
 def generate_demo(
@@ -132,7 +134,9 @@ def generate_demo(
     for center in centers:
         session = pay.open_session(cashiers[center.pk], 50000)
         if center.code in {"C01", "C02", "C03"}:
-            pay.close_session(session, cashiers[center.pk], 50000 + (-500 if center.code == "C02" else 0))
+            pay.close_session(
+                session, cashiers[center.pk], 50000 + (-500 if center.code == "C02" else 0)
+            )
             pay.open_session(cashiers[center.pk], 50000)
 
     tally: Tally[str] = Tally()
@@ -162,7 +166,9 @@ def generate_demo(
         )
         app = apps.submit_application(clerk, sub)
         reviewer = clerk if service.approval == Service.Approval.COUNTER else officer
-        final = _advance(app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng)
+        final = _advance(
+            app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng
+        )
         tally[final] += 1
         if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP) and rng.random() < 0.03:
             revoke_document(app.document, supervisor or officer, "خطأ في البيانات — أعيد إصداره")
@@ -173,7 +179,9 @@ def generate_demo(
     return dict(tally)
 
 
-def _advance(app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng):  # type: ignore[no-untyped-def]
+def _advance(
+    app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng
+):  # type: ignore[no-untyped-def]
     """Walk one application along the happy path until it reaches `target`."""
     if target == Status.SUBMITTED:
         return app.status
@@ -210,8 +218,9 @@ def _age_some(rng: random.Random) -> None:
     """Backdate a few open applications so the overdue list has something in it."""
     today = timezone.localdate()
     open_apps = list(
-        Application.objects.filter(status__in=[Status.PAID, Status.IN_REVIEW, Status.RETURNED])
-        .values_list("pk", flat=True)
+        Application.objects.filter(
+            status__in=[Status.PAID, Status.IN_REVIEW, Status.RETURNED]
+        ).values_list("pk", flat=True)
     )
     for pk in rng.sample(open_apps, min(len(open_apps), 15)):
         with transaction.atomic():

@@ -1,0 +1,141 @@
+"""Staff login and logout: Django auth (argon2), a database-backed rate limit, audit events.
+
+The rate limit counts failed attempts in the last `LOGIN_RATE_WINDOW_SECONDS`, per username
+and per client address (`LoginAttempt` rows, shared by every worker process). While either
+count is at `LOGIN_RATE_LIMIT`, no password is checked at all: the attempt is refused with a
+message saying when to try again. A successful login clears the username's count (not the
+address's: one valid account must not reset an address that is guessing others').
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from django.conf import settings
+from django.contrib import auth
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from baladiya.accounts.models import LoginAttempt, User
+from baladiya.core import audit
+from baladiya.core.errors import DomainError
+
+
+class LoginFailed(DomainError):
+    status = 400
+    code = "login_failed"
+
+
+class LoginBlocked(DomainError):
+    status = 429
+    code = "login_blocked"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address. Behind a reverse proxy, `TRUSTED_PROXY_COUNT` (default 0) says how
+    many proxies append to X-Forwarded-For; only their entries are trusted."""
+    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    if proxies > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h for h in hops if h]
+        if len(hops) >= proxies:
+            return hops[-proxies][:45]
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:45]
+
+
+def _key(username: str) -> str:
+    return username.strip().casefold()[:150]
+
+
+def _window_start(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=settings.LOGIN_RATE_WINDOW_SECONDS)
+
+
+def _recent_failures(
+    username: str, ip: str, now: dt.datetime
+) -> tuple[QuerySet[LoginAttempt], QuerySet[LoginAttempt]]:
+    since = _window_start(now)
+    by_user = LoginAttempt.objects.filter(username=_key(username), at__gte=since)
+    last_success = (
+        by_user.filter(succeeded=True).order_by("-at").values_list("at", flat=True).first()
+    )
+    user_failures = by_user.filter(succeeded=False)
+    if last_success is not None:
+        user_failures = user_failures.filter(at__gt=last_success)
+    ip_failures = LoginAttempt.objects.filter(ip=ip, at__gte=since, succeeded=False)
+    return user_failures, ip_failures
+
+
+def blocked_for(username: str, ip: str, now: dt.datetime | None = None) -> int:
+    """Seconds until this username/address may try again (0: not blocked)."""
+    now = now or timezone.now()
+    limit = settings.LOGIN_RATE_LIMIT
+    window = dt.timedelta(seconds=settings.LOGIN_RATE_WINDOW_SECONDS)
+    wait = 0.0
+    for failures in _recent_failures(username, ip, now):
+        if failures.count() >= limit:
+            # Blocked until the oldest failure that still counts leaves the window.
+            times = list(failures.order_by("-at").values_list("at", flat=True)[:limit])
+            release = times[-1] + window
+            wait = max(wait, (release - now).total_seconds())
+    return max(0, math.ceil(wait))
+
+
+def _blocked_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    return ngettext(
+        "Too many failed login attempts. Try again in %(minutes)d minute.",
+        "Too many failed login attempts. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def log_in(request: HttpRequest, username: str, password: str) -> User:
+    """Authenticate and start a session, or raise LoginBlocked / LoginFailed.
+
+    Inactive accounts are refused like a wrong password (Django's backend does not
+    authenticate them), so the message does not reveal which accounts exist.
+    Side effects: a LoginAttempt row (not while blocked) and an audit event in every case.
+    """
+    ip = client_ip(request)
+    key = _key(username)
+    wait = blocked_for(username, ip)
+    if wait:
+        audit.record("login.blocked", actor="anonymous", username=key, ip=ip, retry_in=wait)
+        raise LoginBlocked(_blocked_message(wait))
+    user = auth.authenticate(request, username=username.strip(), password=password)
+    if not isinstance(user, User) or not user.is_active:
+        with transaction.atomic():
+            LoginAttempt.objects.create(username=key, ip=ip, succeeded=False)
+            audit.record("login.failed", actor="anonymous", username=key, ip=ip)
+        raise LoginFailed(_("Wrong username or password, or the account is disabled."))
+    with transaction.atomic():
+        auth.login(request, user)
+        LoginAttempt.objects.create(username=key, ip=ip, succeeded=True)
+        audit.record(
+            "login.succeeded",
+            actor=user,
+            obj=user,
+            center=user.center.code if user.center_id and user.center else "",
+            ip=ip,
+        )
+    return user
+
+
+def log_out(request: HttpRequest) -> None:
+    user = request.user
+    if isinstance(user, User) and user.is_authenticated:
+        audit.record("logout", actor=user, obj=user, ip=client_ip(request))
+    auth.logout(request)
+
+
+def purge_login_attempts(older_than_days: int = 30) -> int:
+    """Delete attempts long past the rate-limit window (a periodic task may call this)."""
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    deleted, _counts = LoginAttempt.objects.filter(at__lt=cutoff).delete()
+    return deleted

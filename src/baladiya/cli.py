@@ -1,0 +1,458 @@
+"""The `baladiya` command: run a node, seed Homs, verify documents and the audit chain.
+
+    baladiya run [--host 127.0.0.1] [--port 8000]    set up and serve (web + task worker)
+    baladiya seed homs [--demo]                       the Homs network (and demo staff)
+    baladiya seed demo [--count 300]                  a lived-in demo (needs demo staff)
+    baladiya verify-document FILE.pdf [--keys K]      check a document's signature offline
+    baladiya audit verify                             check the hash-chained audit log
+    baladiya keys rotate                              new signing key (old ones still verify)
+    baladiya manage <django-admin args>               any Django management command
+
+Exit status: 0 on success, 1 when a check fails (forged document, broken chain), 2 on a
+usage or setup error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+SETTINGS_MODULE = "baladiya.settings"
+CREDENTIALS_FILE = "demo-credentials.json"
+DEFAULT_DEMO_COUNT = 300
+# Commands that serve HTTP need a real secret (or demo mode); one-shot commands sign nothing
+# with it, so without one they run under a throwaway random key.
+_SERVING = {"run", "manage"}
+
+
+class CliError(Exception):
+    """A usage or setup problem: printed without a traceback, exit status 2."""
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------- Django
+
+
+def _prepare_environment(command: str) -> None:
+    """Choose the settings module and secret before Django reads them (first call only)."""
+    from django.conf import settings
+
+    if settings.configured:
+        return  # already set up (tests, or a second call in the same process)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    if os.environ.get("BALADIYA_SECRET_KEY"):
+        return
+    if command == "run":
+        os.environ.setdefault("BALADIYA_DEMO", "1")
+    elif command not in _SERVING:
+        os.environ["BALADIYA_SECRET_KEY"] = secrets.token_urlsafe(48)
+
+
+def _setup_django(command: str) -> None:
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+
+    _prepare_environment(command)
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        raise CliError(str(exc)) from exc
+
+
+# ---------------------------------------------------------------- seed
+
+
+def _var_dir() -> Path:
+    from django.conf import settings
+
+    path = Path(settings.VAR_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_credentials(accounts: list[dict[str, Any]], path: Path | None = None) -> Path:
+    """Merge `accounts` into the demo credentials file (readable by its owner only, 0600)."""
+    from django.conf import settings
+
+    target = path or _var_dir() / CREDENTIALS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    known: dict[str, dict[str, Any]] = {}
+    if target.exists():
+        try:
+            for entry in json.loads(target.read_text(encoding="utf-8")).get("accounts", []):
+                known[entry["username"]] = entry
+        except (ValueError, KeyError, AttributeError):
+            known = {}
+    for entry in accounts:
+        known[entry["username"]] = entry
+    body = {
+        "note": "Demo accounts created by `baladiya seed homs --demo`. Not for production.",
+        "url": settings.PUBLIC_BASE_URL,
+        "accounts": sorted(known.values(), key=lambda e: e["username"]),
+    }
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+    os.chmod(target, 0o600)  # also when the file existed with wider rights
+    return target
+
+
+def _print_seed_result(console: Console, result: dict[str, Any]) -> None:
+    table = Table(title="Homs seed", show_edge=False)
+    table.add_column("records")
+    table.add_column("created", justify="right")
+    table.add_column("total", justify="right")
+    kinds = sorted(set(result["created"]) | set(result["totals"]))
+    for kind in kinds:
+        table.add_row(
+            kind, str(result["created"].get(kind, 0)), str(result["totals"].get(kind, ""))
+        )
+    console.print(table)
+    if not result["created"]:
+        console.print("Nothing to add: the Homs network is already seeded.")
+
+
+def _seed_homs(console: Console, demo: bool, credentials: Path | None) -> Path | None:
+    from baladiya.core.seed.homs import seed_homs
+
+    with console.status("Seeding the Homs network…"):
+        result = seed_homs(demo=demo)
+    _print_seed_result(console, result)
+    if result["credentials"]:
+        path = write_credentials(result["credentials"], credentials)
+        console.print(f"Demo logins ({len(result['credentials'])} new accounts): {path}")
+        return path
+    if demo:
+        console.print("Existing demo accounts keep their passwords.")
+    return None
+
+
+def _generate_demo(console: Console, count: int, seed: int = 2026) -> bool:
+    """Fill the demo with applications in every state, if the demo generator is installed."""
+    if count <= 0:
+        return False
+    try:
+        from baladiya.core.seed.demo import generate_demo
+    except ImportError:
+        console.print("[yellow]Demo data generator not available: skipped.[/]")
+        return False
+    columns = (
+        TextColumn("Demo applications"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("demo", total=count)
+            tally = generate_demo(
+                count=count,
+                seed=seed,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    except Exception as exc:  # the demo is a convenience: report and keep the node usable
+        console.print(f"[yellow]Demo data stopped early: {type(exc).__name__}: {exc}[/]")
+        return False
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(tally.items()))
+    console.print(f"Demo applications: {summary}")
+    return True
+
+
+def cmd_seed(args: argparse.Namespace, console: Console) -> int:
+    if args.what == "homs":
+        _seed_homs(console, args.demo, Path(args.credentials) if args.credentials else None)
+        return 0
+    ready = _generate_demo(console, args.count, args.seed)
+    return 0 if ready else 1
+
+
+# ---------------------------------------------------------------- documents, audit, keys
+
+
+def cmd_verify_document(args: argparse.Namespace, console: Console) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        from baladiya.documents.services import load_keys_json, verify_pdf
+    except ImportError as exc:
+        raise CliError(f"document verification is not available: {exc}") from exc
+    keys = None
+    if args.keys:
+        try:
+            keys = load_keys_json(args.keys)
+        except (OSError, ValueError, KeyError) as exc:
+            raise CliError(f"cannot read the keys file {args.keys}: {exc}") from exc
+    verdict = verify_pdf(data, keys)
+    status = str(getattr(verdict, "status", "unknown"))
+    message = str(getattr(verdict, "message", ""))
+    style = "green" if status == "valid" else "red"
+    console.print(f"[{style}]{status}[/]: {message}" if message else f"[{style}]{status}[/]")
+    return 0 if status == "valid" else 1
+
+
+def cmd_audit(args: argparse.Namespace, console: Console) -> int:
+    from baladiya.core.audit import verify_chain
+    from baladiya.core.models import AuditEvent
+
+    with console.status("Verifying the audit chain…"):
+        problems = verify_chain()
+        count = AuditEvent.objects.count()
+    if not problems:
+        console.print(f"[green]chain intact, {count} events[/]")
+        return 0
+    console.print(f"[red]audit chain broken: {len(problems)} problem(s) in {count} events[/]")
+    for problem in problems:
+        console.print(f"  {problem}")
+    return 1
+
+
+def cmd_keys(args: argparse.Namespace, console: Console) -> int:
+    try:
+        from baladiya.documents.signing import rotate_key
+    except ImportError as exc:
+        raise CliError(f"key rotation is not available: {exc}") from exc
+    key = rotate_key(actor=None)
+    console.print(f"New signing key: {getattr(key, 'key_id', key)}")
+    console.print("Older keys stay published: documents they signed still verify.")
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace, console: Console) -> int:
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["baladiya manage", *args.args])
+    except SystemExit as exc:  # Django exits on --help and on command errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+# ---------------------------------------------------------------- run
+
+
+def _prepare_node(console: Console, demo_count: int) -> Path | None:
+    """Migrate, cache table, static files; seed Homs (with demo staff) on an empty database."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from baladiya.centers.models import Center
+
+    _var_dir()
+    with console.status("Migrating the database…"):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+    with console.status("Collecting static files…"):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    if Center.objects.exists():
+        existing = _var_dir() / CREDENTIALS_FILE
+        return existing if existing.exists() else None
+    demo = bool(settings.DEBUG or _env_flag("BALADIYA_DEMO"))
+    credentials = _seed_homs(console, demo=demo, credentials=None)
+    if demo:
+        _generate_demo(console, demo_count)
+    else:
+        console.print("No demo staff on a production node: create an administrator with")
+        console.print("  baladiya manage createsuperuser")
+    return credentials
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+Child = tuple[str, "subprocess.Popen[bytes]"]
+
+
+def _wait_listening(host: str, port: int, children: list[Child]) -> bool:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for _, proc in children):
+            return False
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _stop(children: list[Child], grace: float = 15.0) -> None:
+    """SIGTERM every child (graceful for gunicorn and the worker), then kill stragglers."""
+    for _, proc in children:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for _, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # Own process group: a Ctrl-C reaches only this process, which forwards one SIGTERM
+    # (a second signal would make the task worker abort its running task).
+    return subprocess.Popen(command, env=env, process_group=0)
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    if not _port_free(args.host, args.port):
+        raise CliError(f"{args.host}:{args.port} is already in use: choose another --port")
+    credentials = _prepare_node(console, args.demo_count)
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
+    web = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "baladiya.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(args.workers),
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "10",
+        "--no-control-socket",  # its default path in $HOME would clash between two nodes
+    ]
+    worker = [sys.executable, "-m", "django", "db_worker", "--no-reload", "--queue-name", "*"]
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.append(signum)
+
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, request_stop) for sig in watched}
+    children: list[Child] = []
+    try:
+        children.append(("web server (gunicorn)", _spawn(web, env)))
+        if not args.no_worker:
+            children.append(("task worker", _spawn(worker, env)))
+        if _wait_listening(args.host, args.port, children):
+            console.print(
+                f"[bold green]Baladiya is running at http://{bind}/[/]  (Ctrl-C stops it)"
+            )
+            if credentials is not None:
+                console.print(f"Demo logins (usernames and passwords): {credentials}")
+        while not stop_requested:
+            for name, proc in children:
+                if proc.poll() is not None:
+                    console.print(
+                        f"[red]The {name} exited (status {proc.returncode}): stopping.[/]"
+                    )
+                    return proc.returncode or 1
+            time.sleep(0.3)
+        console.print("Stopping…")
+        return 0
+    finally:
+        _stop(children)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="baladiya", description="Citizen services for a city council (Homs)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    run = sub.add_parser("run", help="set up the database and serve (web server + task worker)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=2, help="web worker processes (default 2)")
+    run.add_argument(
+        "--demo-count",
+        type=int,
+        default=DEFAULT_DEMO_COUNT,
+        help="demo applications generated on first start in demo mode (0: none)",
+    )
+    run.add_argument("--no-worker", action="store_true", help="do not start the task worker")
+
+    seed = sub.add_parser("seed", help="load reference or demo data")
+    seed_sub = seed.add_subparsers(dest="what", required=True, metavar="what")
+    homs = seed_sub.add_parser("homs", help="the Homs network, services and roles")
+    homs.add_argument("--demo", action="store_true", help="also demo staff and citizens")
+    homs.add_argument("--credentials", help=f"where to write demo logins (var/{CREDENTIALS_FILE})")
+    demo = seed_sub.add_parser("demo", help="demo applications in every state")
+    demo.add_argument("--count", type=int, default=DEFAULT_DEMO_COUNT)
+    demo.add_argument("--seed", type=int, default=2026, help="random seed (deterministic)")
+
+    verify = sub.add_parser("verify-document", help="verify a document PDF's signature")
+    verify.add_argument("file", metavar="FILE.pdf")
+    verify.add_argument("--keys", help="public keys file (keys.json) for offline verification")
+
+    audit = sub.add_parser("audit", help="the hash-chained audit log")
+    audit.add_argument("action", choices=["verify"])
+
+    keys = sub.add_parser("keys", help="document signing keys")
+    keys.add_argument("action", choices=["rotate"])
+
+    manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "seed": cmd_seed,
+    "verify-document": cmd_verify_document,
+    "audit": cmd_audit,
+    "keys": cmd_keys,
+    "manage": cmd_manage,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    console = _console()
+    try:
+        _setup_django(args.command)
+        return COMMANDS[args.command](args, console)
+    except CliError as exc:
+        console.print(f"[red]baladiya {args.command}: {exc}[/]")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

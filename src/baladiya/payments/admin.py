@@ -1,0 +1,102 @@
+"""Receipts, refunds and cashier sessions: immutable money records, read-only here.
+
+A correction is a refund recorded through `payments.services`, never an edit.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.core.admin import ReadOnlyAdmin
+from baladiya.core.money import format_pounds
+from baladiya.payments.models import CashierSession, Receipt, Refund
+
+
+def _pounds(piastres: int | None) -> str:
+    return "" if piastres is None else format_pounds(piastres)
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "center",
+        "business_date",
+        "method",
+        "amount_pounds",
+        "payer_name",
+        "application",
+        "issued_by",
+        "issued_at",
+    )
+    list_filter = ("center", "method", ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("center", "application", "issued_by")
+    search_fields = ("=number", "=application__reference", "payer_name", "=external_ref")
+    date_hierarchy = "business_date"
+    exclude = ("idempotency_key",)
+    show_full_result_count = False
+
+    @admin.display(description=_("amount (SYP)"), ordering="amount")
+    def amount_pounds(self, receipt: Receipt) -> str:
+        return _pounds(receipt.amount)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "receipt",
+        "center",
+        "business_date",
+        "method",
+        "amount_pounds",
+        "reason",
+        "issued_by",
+        "issued_at",
+    )
+    list_filter = ("center", "method", ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("receipt", "center", "issued_by")
+    search_fields = ("=number", "=receipt__number", "reason")
+    date_hierarchy = "business_date"
+    exclude = ("idempotency_key",)
+
+    @admin.display(description=_("amount (SYP)"), ordering="amount")
+    def amount_pounds(self, refund: Refund) -> str:
+        return _pounds(refund.amount)
+
+
+@admin.register(CashierSession)
+class CashierSessionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "center",
+        "cashier",
+        "business_date",
+        "state",
+        "opened_at",
+        "float_pounds",
+        "closed_at",
+        "expected_pounds",
+        "counted_pounds",
+        "over_short_pounds",
+    )
+    list_filter = ("center", "state", ("business_date", admin.DateFieldListFilter))
+    list_select_related = ("center", "cashier")
+    search_fields = ("=cashier__username", "cashier__full_name", "=center__code")
+    date_hierarchy = "business_date"
+
+    @admin.display(description=_("opening float (SYP)"), ordering="opening_float")
+    def float_pounds(self, session: CashierSession) -> str:
+        return _pounds(session.opening_float)
+
+    @admin.display(description=_("expected cash (SYP)"))
+    def expected_pounds(self, session: CashierSession) -> str:
+        return _pounds(session.expected_cash)
+
+    @admin.display(description=_("cash counted (SYP)"))
+    def counted_pounds(self, session: CashierSession) -> str:
+        return _pounds(session.counted_cash)
+
+    @admin.display(description=_("over (+) / short (-)"), ordering="over_short")
+    def over_short_pounds(self, session: CashierSession) -> str:
+        return _pounds(session.over_short)

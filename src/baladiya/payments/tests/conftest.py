@@ -1,0 +1,56 @@
+"""Payments fixtures: applications awaiting payment and an open drawer at C03."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from baladiya.accounts.models import Citizen, User
+from baladiya.applications import services as apps
+from baladiya.applications.models import Application
+from baladiya.catalog.models import Service
+from baladiya.centers.models import Center
+from baladiya.payments import services as pay
+from baladiya.payments.models import CashierSession
+
+FLOAT = 50_000  # 500.00 pounds in the drawer at opening
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    """Staff fixtures hash a password each; argon2 is deliberately slow, these tests need not be."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_app(
+    clerk: User, citizen: Citizen, service: Service, center: Center
+) -> Callable[..., Application]:
+    """Submit an application at the clerk's center (fee 50.00 from the `service` fixture)."""
+
+    def make(at: Center | None = None, by: User | None = None) -> Application:
+        where = at or center
+        return apps.submit_application(
+            by or clerk,
+            apps.Submission(
+                service=service,
+                applicant=citizen,
+                center=where,
+                fields={"purpose": "مصرف"},
+                pickup_center=where,
+            ),
+        )
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Application]) -> Application:
+    return make_app()
+
+
+@pytest.fixture
+def drawer(cashier: User) -> CashierSession:
+    return pay.open_session(cashier, FLOAT)

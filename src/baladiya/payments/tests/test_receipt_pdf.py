@@ -1,0 +1,73 @@
+"""The printed receipt: an A6 Arabic PDF whose text reads back the number and the amount."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+import pypdfium2
+import pytest
+
+from baladiya.accounts.models import User
+from baladiya.applications.models import Application
+from baladiya.payments import services as pay
+from baladiya.payments.models import CashierSession, Receipt
+
+
+@pytest.fixture
+def receipt(cashier: User, drawer: CashierSession, app: Application) -> Receipt:
+    return pay.record_cash_payment(app, cashier)
+
+
+def _text(pdf: bytes) -> tuple[str, pypdf.PageObject]:
+    """pypdf reads the LTR runs (numbers) in order; Arabic words come out reversed."""
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    return page.extract_text(), page
+
+
+def _arabic_text(pdf: bytes) -> str:
+    """pdfium reads the shaped Arabic back in logical order."""
+    doc = pypdfium2.PdfDocument(pdf)
+    try:
+        page = doc[0]
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        textpage.close()
+        page.close()
+        return str(text)
+    finally:
+        doc.close()
+
+
+def test_receipt_pdf_reads_back(receipt: Receipt, app: Application) -> None:
+    pdf = pay.receipt_pdf(receipt)
+    assert pdf.startswith(b"%PDF")
+    text, page = _text(pdf)
+    assert receipt.number in text  # LTR-isolated, so it reads in order
+    assert app.reference in text
+    assert "50.00" in text
+    arabic = _arabic_text(pdf)
+    for words in ("مجلس مدينة حمص", "إيصال قبض", "ليرة سورية", "أحمد محمد الحمصي", "ريم العلي"):
+        assert words in arabic
+    # A6 portrait: 105 × 148 mm.
+    width_mm = float(page.mediabox.width) / 72 * 25.4
+    height_mm = float(page.mediabox.height) / 72 * 25.4
+    assert round(width_mm) == 105 and round(height_mm) == 148
+
+
+def test_receipt_pdf_lists_refunds(cashier: User, receipt: Receipt) -> None:
+    refund = pay.refund_receipt(receipt, cashier, "رسم زائد", amount=1250)
+    text, _ = _text(pay.receipt_pdf(receipt))
+    assert refund.number in text
+    assert "12.50" in text
+    assert "37.50" in text  # what is left
+
+
+def test_receipt_data_is_local_time_and_formatted(receipt: Receipt) -> None:
+    data = pay.receipt_data(receipt)
+    assert data["amount"] == "50.00"
+    assert data["cashier"] == "ريم العلي"
+    assert data["center_code"] == "C03"
+    from django.utils import timezone
+
+    assert data["issued_at"] == timezone.localtime(receipt.issued_at).strftime("%Y-%m-%d %H:%M")
