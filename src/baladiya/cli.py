@@ -5,7 +5,7 @@
     baladiya seed demo [--count 300]                  a lived-in demo (needs demo staff)
     baladiya verify-document FILE.pdf [--keys K]      check a document's signature offline
     baladiya audit verify                             check the hash-chained audit log
-    baladiya keys rotate                              new signing key (old ones still verify)
+    baladiya keys rotate [--as ADMIN]                 new signing key (old ones still verify)
     baladiya manage <django-admin args>               any Django management command
 
 Exit status: 0 on success, 1 when a check fails (forged document, broken chain), 2 on a
@@ -228,12 +228,24 @@ def cmd_audit(args: argparse.Namespace, console: Console) -> int:
     return 1
 
 
+def _acting_user(username: str | None) -> Any:
+    """The staff account a command acts as (recorded in the audit log); None: the system."""
+    if not username:
+        return None
+    from baladiya.accounts.models import User
+
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise CliError(f"no active staff account named {username!r}")
+    return user
+
+
 def cmd_keys(args: argparse.Namespace, console: Console) -> int:
     try:
         from baladiya.documents.signing import rotate_key
     except ImportError as exc:
         raise CliError(f"key rotation is not available: {exc}") from exc
-    key = rotate_key(actor=None)
+    key = rotate_key(actor=_acting_user(args.as_user))
     console.print(f"New signing key: {getattr(key, 'key_id', key)}")
     console.print("Older keys stay published: documents they signed still verify.")
     return 0
@@ -425,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="document signing keys")
     keys.add_argument("action", choices=["rotate"])
+    keys.add_argument(
+        "--as", dest="as_user", metavar="USERNAME", help="administrator recorded as the actor"
+    )
 
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
@@ -442,13 +457,24 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    from baladiya.core.errors import DomainError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["manage"]:  # everything after it belongs to Django, `--help` included
+        args = argparse.Namespace(command="manage", args=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     console = _console()
     try:
         _setup_django(args.command)
         return COMMANDS[args.command](args, console)
     except CliError as exc:
         console.print(f"[red]baladiya {args.command}: {exc}[/]")
+        return 2
+    except DomainError as exc:  # a service refused: its message, never a traceback
+        console.print(f"[red]baladiya {args.command}: {exc.message}[/]")
+        if args.command == "keys" and exc.code == "forbidden":
+            console.print("Name an administrator: baladiya keys rotate --as USERNAME")
         return 2
     except KeyboardInterrupt:
         return 130

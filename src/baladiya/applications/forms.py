@@ -34,7 +34,12 @@ ACCEPTED_FILES = ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 # A known extension that contradicts the content (a PNG named .pdf) is refused: the file is
 # not what the clerk thinks it is. Files without a known extension are judged by content only.
-_EXTENSIONS = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
+_EXTENSIONS = {
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+}
 _TYPE_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
 
 
@@ -139,17 +144,26 @@ def field_values_for_form(service: Service, values: dict[str, Any]) -> dict[str,
 # ---------------------------------------------------------------- new application
 
 
-class PickupCenterField(forms.ModelChoiceField):  # type: ignore[type-arg]
+class CenterChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """`C03 — name` in the user's language."""
+
+    language = "ar"
+
     def label_from_instance(self, obj: Center) -> str:
         return f"{obj.code} — {obj.display_name(self.language)}"
 
+
+class ServiceChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
     language = "ar"
+
+    def label_from_instance(self, obj: Service) -> str:
+        return obj.name(self.language)
 
 
 class ApplicationForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, required=False)
-    delivery_mode = forms.ChoiceField(label=_("Delivery"), widget=forms.RadioSelect)
-    pickup_center = PickupCenterField(
+    delivery_mode = forms.ChoiceField(label=_("Delivery mode"), widget=forms.RadioSelect)
+    pickup_center = CenterChoiceField(
         label=_("Pickup center"), queryset=Center.objects.none(), required=False
     )
     address_line = forms.CharField(
@@ -185,7 +199,7 @@ class ApplicationForm(forms.Form):
                 DeliveryMode.PICKUP if DeliveryMode.PICKUP in modes else modes[0].value
             )
         pickup = self.fields["pickup_center"]
-        assert isinstance(pickup, PickupCenterField)
+        assert isinstance(pickup, CenterChoiceField)
         pickup.queryset = Center.objects.filter(accepts_pickup=True, active=True).order_by("code")
         pickup.language = language
         if home_center is not None and home_center.accepts_pickup:
@@ -304,11 +318,9 @@ class ResubmitForm(forms.Form):
 
 
 class QueueFilterForm(forms.Form):
-    center = forms.ModelChoiceField(
-        label=_("Center"), queryset=Center.objects.none(), required=False
-    )
+    center = CenterChoiceField(label=_("Center"), queryset=Center.objects.none(), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
-    service = forms.ModelChoiceField(
+    service = ServiceChoiceField(
         label=_("Service"), queryset=Service.objects.none(), required=False
     )
 
@@ -318,13 +330,13 @@ class QueueFilterForm(forms.Form):
         if not user.has_role(roles.ADMIN, roles.AUDITOR) and user.center_id is not None:
             centers = centers.filter(pk=user.center_id)
         center_field = self.fields["center"]
-        assert isinstance(center_field, forms.ModelChoiceField)
+        assert isinstance(center_field, CenterChoiceField)
         center_field.queryset = centers
-        center_field.label_from_instance = lambda c: f"{c.code} — {c.display_name(language)}"
+        center_field.language = language
         service_field = self.fields["service"]
-        assert isinstance(service_field, forms.ModelChoiceField)
+        assert isinstance(service_field, ServiceChoiceField)
         service_field.queryset = Service.objects.order_by("code")
-        service_field.label_from_instance = lambda s: s.name(language)
+        service_field.language = language
         status_field = self.fields["status"]
         assert isinstance(status_field, forms.ChoiceField)
         status_field.choices = [("", _("All")), *Status.choices]

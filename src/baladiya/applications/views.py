@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -77,12 +77,12 @@ def _language() -> str:
     return get_language() or "ar"
 
 
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Logged in and holding at least one role; the view gets the User."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not isinstance(user, User) or not user.role_codes():
             raise PermissionDenied
@@ -129,6 +129,10 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 def counter(request: HttpRequest, user: User) -> HttpResponse:
     """Search a citizen (national number or name), or register a new one."""
     require_role(user, roles.CLERK)
+    if user.center is None:
+        return _forbidden(
+            request, _("Your account is not attached to a center. Ask an administrator.")
+        )
     require_center(user, user.center)
     query = (request.GET.get("q") or "").strip()
     results: list[Citizen] = []
@@ -156,9 +160,10 @@ def counter(request: HttpRequest, user: User) -> HttpResponse:
                 return redirect("applications:citizen", pk=exact[0].pk)
             if not results:
                 form = CitizenForm(initial={"national_number": digits})
+    assert user.center is not None  # require_center above
     recent = (
         services.visible_to(user)
-        .filter(center_id=user.center_id, created_at__date__gte=timezone.localdate())
+        .filter(center=user.center, created_at__date__gte=timezone.localdate())
         .order_by("-created_at")[:15]
     )
     return render(
@@ -213,6 +218,10 @@ def citizen(request: HttpRequest, user: User, pk: Any) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new_application(request: HttpRequest, user: User, pk: Any, service: str) -> HttpResponse:
     require_role(user, roles.CLERK)
+    if user.center is None:
+        return _forbidden(
+            request, _("Your account is not attached to a center. Ask an administrator.")
+        )
     require_center(user, user.center)
     assert user.center is not None
     person = get_object_or_404(Citizen, pk=pk)
@@ -260,11 +269,11 @@ def new_application(request: HttpRequest, user: User, pk: Any, service: str) -> 
                     % {"reference": app.reference},
                 )
                 return redirect("applications:detail", reference=app.reference)
-        if "token" in form.errors:  # an expired or forged token: issue a fresh one
-            form.data = form.data.copy()
-            form.data["token"] = new_token()
+        if key is None:  # an expired or forged token: the next try gets a fresh one
+            token = new_token()
     else:
-        form = ApplicationForm(initial={"token": new_token()}, **kwargs)
+        token = new_token()
+        form = ApplicationForm(**kwargs)
     return render(
         request,
         "applications/new.html",
@@ -274,6 +283,7 @@ def new_application(request: HttpRequest, user: User, pk: Any, service: str) -> 
             "service_name": svc.name(language),
             "fee": svc.fee_on(timezone.localdate()),
             "form": form,
+            "token": token,
         },
     )
 
@@ -472,7 +482,7 @@ def resubmit(request: HttpRequest, user: User, reference: str) -> HttpResponse:
 
 
 @staff_view
-def attachment(request: HttpRequest, user: User, reference: str, pk: Any) -> HttpResponse:
+def attachment(request: HttpRequest, user: User, reference: str, pk: Any) -> HttpResponseBase:
     app = _visible_application(user, reference)
     att = get_object_or_404(Attachment, pk=pk, application=app)
     try:

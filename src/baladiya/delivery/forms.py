@@ -20,7 +20,7 @@ class HandoverForm(forms.Form):
         label=_("Who collects the document?"),
         choices=RECIPIENT_CHOICES,
         initial="applicant",
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"style": "min-width:0"}),
     )
     id_kind = forms.ChoiceField(
         label=_("Identity document shown"), choices=IdKind.choices, initial=IdKind.NATIONAL_ID

@@ -113,7 +113,7 @@ def hand_over(
     with transaction.atomic():
         locked = (
             Application.objects.select_for_update()
-            .select_related("service", "applicant", "pickup_center", "center")
+            .select_related("service", "applicant", "center")  # non-null joins only: FOR UPDATE
             .get(pk=app.pk)
         )
         require_transition(actor, locked, transition("hand_over"))

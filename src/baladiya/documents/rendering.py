@@ -50,7 +50,7 @@ def render_pdf(template: str, data: dict[str, Any], timestamp: dt.datetime | Non
         result = compiler.compile(
             format="pdf",
             sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
-            timestamp=timestamp,
+            timestamp=timestamp.replace(microsecond=0) if timestamp else None,
         )
     assert isinstance(result, bytes)
     return result

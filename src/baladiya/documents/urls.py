@@ -1,10 +1,10 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.documents import views
 
 app_name = "documents"
 urlpatterns = [
-    path("issue/<str:reference>/", not_ready, name="issue"),
-    path("<str:number>.pdf", not_ready, name="pdf"),
-    path("<str:number>/revoke/", not_ready, name="revoke"),
+    path("issue/<str:reference>/", views.issue, name="issue"),
+    path("<str:number>.pdf", views.pdf, name="pdf"),
+    path("<str:number>/revoke/", views.revoke, name="revoke"),
 ]

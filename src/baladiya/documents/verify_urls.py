@@ -1,10 +1,10 @@
 from django.urls import path
 
-from baladiya.core.placeholders import not_ready
+from baladiya.documents import views
 
 app_name = "verify"
 urlpatterns = [
-    path("", not_ready, name="lookup"),
-    path("upload/", not_ready, name="upload"),
-    path("<str:number>/", not_ready, name="detail"),
+    path("", views.verify_lookup, name="lookup"),
+    path("upload/", views.verify_upload, name="upload"),
+    path("<str:number>/", views.verify_detail, name="detail"),
 ]

@@ -22,8 +22,8 @@ class PoundsField(forms.CharField):
         kwargs.setdefault("max_length", 24)
         super().__init__(widget=forms.TextInput(attrs=attrs), **kwargs)
 
-    def to_python(self, value: Any) -> int | None:  # type: ignore[override]
-        text = super().to_python(value)
+    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().clean(value)  # required / max length checked on the text
         if text in self.empty_values:
             return None
         try:
@@ -61,7 +61,9 @@ class RefundForm(TokenForm):
         label=_("Amount to refund (SYP, empty = all that is left)"), required=False
     )
     cancel_application = forms.BooleanField(
-        label=_("Also cancel the application (refunds the whole fee)"), required=False
+        label=_("Also cancel the application (refunds all that is left)"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"style": "min-width:0"}),
     )
 
 

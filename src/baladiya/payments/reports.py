@@ -211,7 +211,9 @@ def daily_reconciliation(center: Center, day: dt.date) -> Reconciliation:
     return Reconciliation(
         center=center,
         day=day,
-        receipts=_by_method(list(receipts.values("method").annotate(n=Count("id"), s=Sum("amount")))),
+        receipts=_by_method(
+            list(receipts.values("method").annotate(n=Count("id"), s=Sum("amount")))
+        ),
         refunds=_by_method(list(refunds.values("method").annotate(n=Count("id"), s=Sum("amount")))),
         sessions=lines,
         by_hour=_by_hour(receipts.values_list("issued_at", "amount")),

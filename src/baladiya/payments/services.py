@@ -243,6 +243,8 @@ def close_session(session: CashierSession, actor: User, counted_cash: int) -> Ca
             counted=counted_cash,
             over_short=locked.over_short,
         )
+    for name in ("state", "closed_at", "counted_cash", "expected_cash", "over_short"):
+        setattr(session, name, getattr(locked, name))  # the caller's copy is not left stale
     return locked
 
 
@@ -494,11 +496,14 @@ def refund_receipt(
 
 def _refund_authority(actor: Any, receipt: Receipt) -> tuple[User, CashierSession | None]:
     if receipt.method == PaymentMethod.CASH:
-        if actor is not None and getattr(actor, "is_authenticated", False):
-            if not actor.has_role(roles.CASHIER) and supervises(actor, receipt.center_id):
-                raise NotAllowed(
-                    _("Cash is paid back from a cashier's drawer: ask the center's cashier.")
-                )
+        if (
+            getattr(actor, "is_authenticated", False)
+            and not actor.has_role(roles.CASHIER)
+            and supervises(actor, receipt.center_id)
+        ):
+            raise NotAllowed(
+                _("Cash is paid back from a cashier's drawer: ask the center's cashier.")
+            )
         staff = _require_cashier_at(actor, receipt.center)
         return staff, _drawer_for(staff, receipt.center)
     staff = require_role(actor, roles.CASHIER, roles.SUPERVISOR, roles.ADMIN)
@@ -555,7 +560,7 @@ def receipt_data(receipt: Receipt) -> dict[str, Any]:
         "method": METHOD_AR.get(receipt.method, receipt.method),  # type: ignore[call-overload]
         "external_ref": receipt.external_ref,
         "amount": format_pounds(receipt.amount),
-        "cashier": cashier.display_name() if cashier else "الدفع الإلكتروني",
+        "cashier": cashier.display_name() if cashier else "",  # none for e-payments
         "refunds": [
             {"number": r.number, "amount": format_pounds(r.amount), "reason": r.reason}
             for r in refunds

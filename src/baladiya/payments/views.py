@@ -31,8 +31,8 @@ from baladiya.payments import reports, services
 from baladiya.payments.forms import (
     CloseSessionForm,
     OpenSessionForm,
-    RefundForm,
     ReconciliationForm,
+    RefundForm,
     new_form_token,
 )
 from baladiya.payments.models import CashierSession, Receipt
@@ -40,11 +40,12 @@ from baladiya.payments.models import CashierSession, Receipt
 AWAITING_LIMIT = 50
 
 
-def _cashier(request: HttpRequest) -> User:
+def _cashier(request: HttpRequest) -> tuple[User, Center]:
+    """The acting cashier and their center (a cashier without one cannot work the desk)."""
     staff = require_role(request.user, roles.CASHIER)
-    if staff.center_id is None:
+    if staff.center is None:
         raise NotAllowed(_("Your account is not attached to a center: ask an administrator."))
-    return staff
+    return staff, staff.center
 
 
 # ---------------------------------------------------------------- the desk
@@ -53,10 +54,10 @@ def _cashier(request: HttpRequest) -> User:
 @login_required
 @require_GET
 def cashier(request: HttpRequest) -> HttpResponse:
-    staff = _cashier(request)
+    staff, center = _cashier(request)
     query = to_latin_digits(request.GET.get("q", "")).strip().upper()[:40]
     if query:
-        found = Application.objects.filter(center_id=staff.center_id, reference=query).first()
+        found = Application.objects.filter(center=center, reference=query).first()
         if found is not None and found.status == Status.SUBMITTED:
             return redirect("payments:take_payment", reference=found.reference)
         if found is not None:
@@ -67,17 +68,16 @@ def cashier(request: HttpRequest) -> HttpResponse:
                 % {
                     "reference": found.reference,
                     "status": found.status_label,
-                    "receipt": _(", receipt %(number)s") % {"number": paid.number}
-                    if paid
-                    else "",
+                    "receipt": _(", receipt %(number)s") % {"number": paid.number} if paid else "",
                 },
             )
-    return _desk(request, staff, query=query)
+    return _desk(request, staff, center, query=query)
 
 
 def _desk(
     request: HttpRequest,
     staff: User,
+    center: Center,
     *,
     query: str = "",
     open_form: OpenSessionForm | None = None,
@@ -85,7 +85,7 @@ def _desk(
 ) -> HttpResponse:
     session = services.current_session(staff)
     awaiting = (
-        Application.objects.filter(center_id=staff.center_id, status=Status.SUBMITTED)
+        Application.objects.filter(center=center, status=Status.SUBMITTED)
         .select_related("service", "applicant")
         .order_by("created_at")
     )
@@ -99,7 +99,7 @@ def _desk(
         "awaiting": list(awaiting[:AWAITING_LIMIT]),
         "awaiting_more": awaiting.count() > AWAITING_LIMIT,
         "query": query,
-        "center": staff.center,
+        "center": center,
     }
     if session is not None:
         context["totals"] = services.session_totals(session)
@@ -114,10 +114,10 @@ def _desk(
 @login_required
 @require_POST
 def open_session(request: HttpRequest) -> HttpResponse:
-    staff = _cashier(request)
+    staff, center = _cashier(request)
     form = OpenSessionForm(request.POST)
     if not form.is_valid():
-        return _desk(request, staff, open_form=form, status=400)
+        return _desk(request, staff, center, open_form=form, status=400)
     try:
         session = services.open_session(staff, form.cleaned_data["opening_float"])
     except services.SessionAlreadyOpen as exc:
@@ -125,7 +125,7 @@ def open_session(request: HttpRequest) -> HttpResponse:
         return redirect("payments:cashier")
     except DomainError as exc:
         form.add_error(None, str(exc.message))
-        return _desk(request, staff, open_form=form, status=exc.status)
+        return _desk(request, staff, center, open_form=form, status=exc.status)
     messages.success(
         request,
         _("Cash session opened with a float of %(amount)s.")
@@ -138,19 +138,20 @@ def open_session(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def close_session(request: HttpRequest) -> HttpResponse:
     """Close the user's own open drawer, or (supervisors) the one given by `?session=`."""
-    session = _session_to_close(request)
+    staff = require_role(request.user, roles.CASHIER, roles.SUPERVISOR, roles.ADMIN)
+    session = _session_to_close(request, staff)
     if session is None:
         messages.info(request, _("You have no open cash session."))
         return redirect("payments:cashier")
     form = CloseSessionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            closed = services.close_session(session, request.user, form.cleaned_data["counted_cash"])  # type: ignore[arg-type]
+            closed = services.close_session(session, staff, form.cleaned_data["counted_cash"])
         except DomainError as exc:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _closed_message(closed))
-            if closed.cashier_id == request.user.pk:
+            if closed.cashier_id == staff.pk:
                 return redirect("payments:cashier")
             return redirect(
                 f"{reverse('payments:reconciliation')}?center={closed.center.code}"
@@ -164,9 +165,8 @@ def close_session(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _session_to_close(request: HttpRequest) -> CashierSession | None:
+def _session_to_close(request: HttpRequest, user: User) -> CashierSession | None:
     wanted = request.POST.get("session") or request.GET.get("session")
-    user = require_role(request.user, roles.CASHIER, roles.SUPERVISOR, roles.ADMIN)
     if not wanted:
         return services.current_session(user) if user.has_role(roles.CASHIER) else None
     try:
@@ -202,7 +202,7 @@ def _closed_message(session: CashierSession) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def take_payment(request: HttpRequest, reference: str) -> HttpResponse:
-    staff = _cashier(request)
+    staff, _center = _cashier(request)
     app = get_object_or_404(
         Application.objects.select_related("service", "applicant", "center"),
         reference=reference,
@@ -248,9 +248,7 @@ def take_payment(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _receipt(request: HttpRequest, number: str) -> Receipt:
     receipt = get_object_or_404(
-        Receipt.objects.select_related(
-            "center", "application__service", "issued_by", "session"
-        ),
+        Receipt.objects.select_related("center", "application__service", "issued_by", "session"),
         number=number,
     )
     services.require_view_receipt(request.user, receipt)
@@ -293,16 +291,17 @@ def receipt_pdf(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def refund(request: HttpRequest, number: str) -> HttpResponse:
     rec = _receipt(request, number)
+    staff = require_role(request.user, roles.CASHIER, roles.SUPERVISOR, roles.ADMIN)
     form = RefundForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return redirect("payments:receipt", number=rec.number)
     data = form.cleaned_data
     try:
         if data["cancel_application"] and rec.application is not None:
-            done = services.cancel_with_refund(rec.application, request.user, data["reason"])  # type: ignore[arg-type]
+            done = services.cancel_with_refund(rec.application, staff, data["reason"])
             messages.success(
                 request,
                 _("Application %(reference)s cancelled; refund %(number)s of %(amount)s.")
@@ -315,7 +314,7 @@ def refund(request: HttpRequest, number: str) -> HttpResponse:
         else:
             done = services.refund_receipt(
                 rec,
-                request.user,  # type: ignore[arg-type]
+                staff,
                 data["reason"],
                 data["amount"],
                 idempotency_key=data["idempotency_key"],

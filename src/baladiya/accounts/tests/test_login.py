@@ -37,8 +37,15 @@ def test_login_page_has_autofocus_and_is_arabic_by_default() -> None:
     assert 'dir="rtl"' in body
 
 
-def test_password_is_stored_with_argon2(clerk: User) -> None:
-    assert clerk.password.startswith("argon2")
+def test_passwords_are_stored_with_argon2_and_log_in(
+    web: Client, make_user: Callable[..., User], settings: Any
+) -> None:
+    from baladiya import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS  # the test suite uses MD5
+    user = make_user("argon", roles.CLERK)
+    assert user.password.startswith("argon2")
+    assert _login(web, "argon", PASSWORD).status_code == 302
 
 
 def test_login_success_redirects_to_the_role_screen_and_is_audited(

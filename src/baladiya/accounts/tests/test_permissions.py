@@ -339,6 +339,7 @@ STAFF = [
     Staff((roles.SUPERVISOR,), center=None, active=False),
 ]
 
+
 def _world(
     make_app: MakeApp,
     center: Center,

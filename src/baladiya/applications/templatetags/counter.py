@@ -37,7 +37,7 @@ def days_late(app: Any) -> int:
 @register.simple_tag
 def status_badge(status: str) -> SafeString:
     try:
-        label = Status(status).label
+        label = str(Status(status).label)
     except ValueError:
         label = status
     return format_html('<span class="status status-{}">{}</span>', status, label)

@@ -734,7 +734,7 @@ def seed_homs(stdout: TextIO | None = None, *, demo: bool = False) -> dict[str, 
             _seed_staff(tally, centers, agencies)
             _seed_citizens(tally)
         if tally.created:
-            audit.record("seed.homs", actor="seed", demo=demo, **tally.created)
+            audit.record("seed.homs", actor="seed", demo=demo, created=dict(tally.created))
     totals = {
         "centers": Center.objects.count(),
         "neighbourhoods": Neighbourhood.objects.count(),

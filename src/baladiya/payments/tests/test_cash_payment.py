@@ -132,9 +132,7 @@ def test_a_clerk_cannot_take_cash(clerk: User, app: Application) -> None:
     assert not Receipt.objects.exists()
 
 
-def test_another_centers_cashier_cannot_take_payment(
-    other_cashier: User, app: Application
-) -> None:
+def test_another_centers_cashier_cannot_take_payment(other_cashier: User, app: Application) -> None:
     pay.open_session(other_cashier, FEE)
     with pytest.raises(NotAllowed):
         pay.record_cash_payment(app, other_cashier)
