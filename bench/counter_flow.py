@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import fresh_database, setup_django  # noqa: E402
+from common import fresh_database, setup_django
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, run_child  # noqa: E402
+from common import ROOT, machine, run_child
 
 
 def main() -> None:

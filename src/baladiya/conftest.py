@@ -16,7 +16,7 @@ from baladiya.catalog.models import Agency, Fee, FieldType, Service, ServiceFiel
 from baladiya.centers.models import Center
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_server
-PASSWORD = "correct-horse-battery-staple-42"
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - test-only credential
 
 
 @pytest.fixture
@@ -35,9 +35,7 @@ def other_center(db: None) -> Center:
 
 @pytest.fixture
 def agency(db: None) -> Agency:
-    return Agency.objects.create(
-        code="civil", name_ar="الشؤون المدنية", name_en="Civil affairs"
-    )
+    return Agency.objects.create(code="civil", name_ar="الشؤون المدنية", name_en="Civil affairs")
 
 
 @pytest.fixture

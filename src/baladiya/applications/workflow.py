@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.accounts import roles
@@ -40,10 +41,12 @@ class Transition:
     source: frozenset[str]
     target: str
     roles: frozenset[str]
-    label: str
+    label: str | Promise
 
 
-def _t(name: str, source: set[Status], target: Status, who: set[str], label: str) -> Transition:
+def _t(
+    name: str, source: set[Status], target: Status, who: set[str], label: str | Promise
+) -> Transition:
     return Transition(name, frozenset(source), target, frozenset(who), label)
 
 
