@@ -177,7 +177,17 @@ def _generate_demo(console: Console, count: int, seed: int = 2026) -> bool:
     return True
 
 
+def _migrate(console: Console) -> None:
+    """Bring the schema up to date first: seeding a fresh database must just work."""
+    from django.core.management import call_command
+
+    _var_dir()
+    with console.status("Migrating the database…"):
+        call_command("migrate", interactive=False, verbosity=0)
+
+
 def cmd_seed(args: argparse.Namespace, console: Console) -> int:
+    _migrate(console)
     if args.what == "homs":
         _seed_homs(console, args.demo, Path(args.credentials) if args.credentials else None)
         return 0

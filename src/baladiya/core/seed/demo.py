@@ -7,9 +7,11 @@ the demo is also a smoke test of the whole counter flow. Deterministic for a giv
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 from collections import Counter as Tally
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +35,17 @@ LAST_NAMES = [
     "الرفاعي", "الحسيني", "العطار", "الشامي", "الأيوبي", "المصري", "النحاس",
 ]  # fmt: skip
 MOTHER_NAMES = ["فاطمة", "خديجة", "سعاد", "نجاح", "وفاء", "سميرة", "ليلى", "منى"]
+
+
+@dataclass(frozen=True)
+class _Staff:
+    """Who takes each step of one demo application."""
+
+    clerk: User
+    cashier: User
+    reviewer: User
+    supervisor: User | None
+
 
 # How far along each demo application goes (weights sum to 100).
 TARGETS: list[tuple[str, int]] = [
@@ -109,7 +122,10 @@ def _pdf_stub() -> Any:
 
     content = b"%PDF-1.4\n% demo attachment\n%%EOF\n"
     return CheckedUpload(
-        content=content, content_type="application/pdf", sha256="0" * 64, name="id.pdf"
+        content=content,
+        content_type="application/pdf",
+        sha256=hashlib.sha256(content).hexdigest(),
+        name="id.pdf",
     )
 
 
@@ -117,8 +133,7 @@ def generate_demo(
     count: int = 300, seed: int = 2026, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
     """Create `count` applications spread over the neighbourhood and institutional centers."""
-    from baladiya.delivery.services import hand_over
-    from baladiya.documents.services import issue_document, revoke_document
+    from baladiya.documents.services import revoke_document
     from baladiya.payments import services as pay
 
     rng = random.Random(seed)
@@ -140,6 +155,7 @@ def generate_demo(
             pay.open_session(cashiers[center.pk], 50000)
 
     tally: Tally[str] = Tally()
+    delivered = 0
     states = [s for s, _ in TARGETS]
     weights = [w for _, w in TARGETS]
     for i in range(count):
@@ -166,11 +182,13 @@ def generate_demo(
         )
         app = apps.submit_application(clerk, sub)
         reviewer = clerk if service.approval == Service.Approval.COUNTER else officer
-        final = _advance(
-            app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng
-        )
+        final = _advance(app, target, _Staff(clerk, cashier, reviewer, supervisor), rng)
         tally[final] += 1
-        if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP) and rng.random() < 0.03:
+        if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP):
+            delivered += 1
+        # One document in twenty is revoked (a data error found later), so the verification
+        # page and the revocation list have something to show.
+        if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP) and delivered % 20 == 5:
             revoke_document(app.document, supervisor or officer, "خطأ في البيانات — أعيد إصداره")
             tally["revoked"] += 1
         if progress:
@@ -180,9 +198,22 @@ def generate_demo(
 
 
 def _advance(
-    app, target, clerk, cashier, reviewer, supervisor, pay, issue_document, hand_over, rng
-):  # type: ignore[no-untyped-def]
+    app: Application,
+    target: str,
+    staff: _Staff,
+    rng: random.Random,
+) -> str:
     """Walk one application along the happy path until it reaches `target`."""
+    from baladiya.delivery.services import hand_over
+    from baladiya.documents.services import issue_document
+    from baladiya.payments import services as pay
+
+    clerk, cashier, reviewer, supervisor = (
+        staff.clerk,
+        staff.cashier,
+        staff.reviewer,
+        staff.supervisor,
+    )
     if target == Status.SUBMITTED:
         return app.status
     if target == Status.CANCELLED and rng.random() < 0.5:
