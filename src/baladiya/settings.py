@@ -178,6 +178,9 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 LOGIN_RATE_LIMIT = env_int("BALADIYA_LOGIN_RATE_LIMIT", 5)  # failures per window
+# Reverse proxies in front of the web server that append to X-Forwarded-For (0: none, so the
+# header is ignored and cannot be forged to dodge the login rate limit).
+TRUSTED_PROXY_COUNT = env_int("BALADIYA_TRUSTED_PROXY_COUNT", 0)
 LOGIN_RATE_WINDOW_SECONDS = env_int("BALADIYA_LOGIN_RATE_WINDOW", 900)
 
 LANGUAGE_CODE = "ar"

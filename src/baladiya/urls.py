@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from baladiya.documents import views as document_views
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(".well-known/baladiya/keys.json", document_views.public_keys, name="public_keys"),
+    # The admin's own login form has no rate limit: staff always log in through ours.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="accounts:login", query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("baladiya.accounts.urls")),
     path("centers/", include("baladiya.centers.urls")),

@@ -170,3 +170,30 @@ def test_logout_is_post_only_and_audited(web: Client, clerk: User) -> None:
 def test_logged_in_user_visiting_login_goes_home(web: Client, clerk: User) -> None:
     web.force_login(clerk)
     assert web.get(LOGIN)["Location"] == "/"
+
+
+def test_admin_login_form_redirects_to_the_rate_limited_login(web: Client) -> None:
+    response = web.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/admin/"
+    # Posting a password to the admin's form is not possible either.
+    assert web.post("/admin/login/", {"username": "x", "password": "y"}).status_code in (
+        302,
+        405,
+    )
+    assert not LoginAttempt.objects.filter(username="x", succeeded=True).exists()
+
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(
+    web: Client, clerk: User, settings: Any
+) -> None:
+    settings.LOGIN_RATE_LIMIT = 2
+    for i in range(2):
+        _login(web, "clerk03", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+    # A forged header does not give a fresh address: the real one is blocked.
+    response = _login(web, "nobody", "wrong", HTTP_X_FORWARDED_FOR="203.0.113.99")
+    assert response.status_code == 429
+    # Behind one trusted proxy, the proxy's entry is the client's address.
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = _login(web, "someone", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    assert response.status_code != 429
