@@ -6,6 +6,7 @@
     baladiya verify-document FILE.pdf [--keys K]      check a document's signature offline
     baladiya audit verify                             check the hash-chained audit log
     baladiya keys rotate [--as ADMIN]                 new signing key (old ones still verify)
+    baladiya outbox [--once]                          deliver queued SMS and webhooks
     baladiya manage <django-admin args>               any Django management command
 
 Exit status: 0 on success, 1 when a check fails (forged document, broken chain), 2 on a
@@ -271,6 +272,29 @@ def cmd_manage(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_outbox(args: argparse.Namespace, console: Console) -> int:
+    """The outbox pump: deliver due SMS and webhooks, retrying with backoff, until stopped."""
+    from django.conf import settings
+
+    from baladiya.notifications.services import deliver_due
+
+    if args.once:
+        tally = deliver_due(limit=args.limit)
+        console.print(f"sent {tally.sent}, to retry {tally.retried}, gave up {tally.dead}")
+        return 0
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    while not stopping:
+        try:
+            tally = deliver_due(limit=args.limit)
+        except Exception as exc:  # database briefly unavailable: keep the pump alive
+            console.print(f"[yellow]outbox: {type(exc).__name__}: {exc}[/]")
+            tally = None
+        if tally is None or tally.handled < args.limit:  # queue drained: wait for more
+            time.sleep(float(settings.OUTBOX_POLL_SECONDS))
+    return 0
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -374,6 +398,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         "--no-control-socket",  # its default path in $HOME would clash between two nodes
     ]
     worker = [sys.executable, "-m", "django", "db_worker", "--no-reload", "--queue-name", "*"]
+    outbox = [sys.executable, "-m", "baladiya.cli", "outbox"]
     stop_requested: list[int] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -386,6 +411,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         children.append(("web server (gunicorn)", _spawn(web, env)))
         if not args.no_worker:
             children.append(("task worker", _spawn(worker, env)))
+            children.append(("outbox pump", _spawn(outbox, env)))
         if _wait_listening(args.host, args.port, children):
             console.print(
                 f"[bold green]Baladiya is running at http://{bind}/[/]  (Ctrl-C stops it)"
@@ -451,6 +477,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--as", dest="as_user", metavar="USERNAME", help="administrator recorded as the actor"
     )
 
+    outbox = sub.add_parser("outbox", help="deliver queued SMS and webhooks (runs with `run`)")
+    outbox.add_argument("--once", action="store_true", help="one pass, then exit")
+    outbox.add_argument("--limit", type=int, default=100, help="messages per pass")
+
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -462,6 +492,7 @@ COMMANDS = {
     "verify-document": cmd_verify_document,
     "audit": cmd_audit,
     "keys": cmd_keys,
+    "outbox": cmd_outbox,
     "manage": cmd_manage,
 }
 

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "baladiya.payments",
     "baladiya.documents",
     "baladiya.delivery",
+    "baladiya.notifications",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +212,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 UPLOAD_MAX_BYTES = env_int("BALADIYA_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
+
+# Outside systems (each behind an interface; the sandboxes behave like the real thing).
+SMS_SENDER = env_str("BALADIYA_SMS_SENDER", "baladiya.notifications.senders.SandboxSmsSender")
+SMS_SANDBOX_FAILURE_RATE = float(env_str("BALADIYA_SMS_SANDBOX_FAILURE_RATE", "0"))
+SMS_SANDBOX_DOWN_NUMBERS = env_list("BALADIYA_SMS_SANDBOX_DOWN_NUMBERS", [])
+OUTBOX_MAX_ATTEMPTS = env_int("BALADIYA_OUTBOX_MAX_ATTEMPTS", 10)
+OUTBOX_POLL_SECONDS = float(env_str("BALADIYA_OUTBOX_POLL_SECONDS", "2"))
+WEBHOOK_TRANSPORT = "baladiya.notifications.senders.post_webhook"
+WEBHOOK_TIMEOUT_SECONDS = env_int("BALADIYA_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 TASKS = {
     "default": {

@@ -31,6 +31,7 @@ from baladiya.core.errors import DomainError
 from baladiya.core.numbering import next_reference
 from baladiya.core.text import normalize_arabic
 from baladiya.core.uploads import CheckedUpload
+from baladiya.notifications.services import notify_status_change
 
 WEEKEND = {4, 5}  # Friday and Saturday in Syria (Monday == 0)
 
@@ -152,7 +153,8 @@ def _create_application(
         )
         for code, upload in sub.attachments.items():
             _store_attachment(app, code, upload)
-        _history(app, "submit", "", Status.SUBMITTED, actor, sub.note)
+        event = _history(app, "submit", "", Status.SUBMITTED, actor, sub.note)
+        notify_status_change(app, event.pk)
         audit.record(
             "application.submitted",
             actor=actor,
@@ -225,7 +227,8 @@ def move(
         previous = locked.status
         locked.status = t.target
         locked.save(update_fields=["status", "updated_at"])
-        _history(locked, name, previous, t.target, actor, note)
+        event = _history(locked, name, previous, t.target, actor, note)
+        notify_status_change(locked, event.pk)
         audit.record(
             f"application.{name}",
             actor=actor,
@@ -244,8 +247,8 @@ def move(
 
 def _history(
     app: Application, action: str, source: str, target: str, actor: User | None, note: str
-) -> None:
-    ApplicationEvent.objects.create(
+) -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
         application=app,
         action=action,
         from_status=source,

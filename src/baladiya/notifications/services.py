@@ -1,0 +1,205 @@
+"""Queue messages in the caller's transaction; deliver them later with retries and backoff.
+
+`queue_sms` / `queue_webhook` only insert a row, so they cost one INSERT inside the business
+transaction and can never fail it because an operator is down. `deliver_due` (run by the
+outbox pump, `baladiya outbox`) sends what is due, leases rows so that several pumps never
+send the same message twice at once, and reschedules failures with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from baladiya.core import audit
+from baladiya.notifications.models import OutboxMessage
+from baladiya.notifications.senders import PermanentFailure, TransientFailure, sms_sender
+
+if TYPE_CHECKING:
+    from baladiya.applications.models import Application
+
+LEASE = dt.timedelta(minutes=2)  # a pump that died mid-send frees its rows after this
+FIRST_RETRY_SECONDS = 15
+MAX_RETRY_SECONDS = 3600
+State = OutboxMessage.State
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 10))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """15 s, 30 s, 1 min, 2 min … capped at an hour, with ±20 % jitter so that a thousand
+    messages that failed together (an operator outage) do not all retry in the same second."""
+    base = min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
+    return dt.timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _queue(
+    kind: str, recipient: str, body: str, headers: dict[str, str], dedupe_key: str | None
+) -> OutboxMessage | None:
+    with transaction.atomic():
+        if dedupe_key and OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        try:
+            with transaction.atomic():  # savepoint: a concurrent twin is not an error
+                return OutboxMessage.objects.create(
+                    kind=kind,
+                    recipient=recipient,
+                    body=body,
+                    headers=headers,
+                    dedupe_key=dedupe_key,
+                    next_attempt_at=timezone.now(),
+                )
+        except IntegrityError:
+            return None
+
+
+def queue_sms(phone: str, text: str, *, dedupe_key: str | None = None) -> OutboxMessage | None:
+    """Queue one SMS (None if this dedupe key was already queued, or no phone)."""
+    if not phone:
+        return None
+    return _queue(OutboxMessage.Kind.SMS, phone, text, {}, dedupe_key)
+
+
+def queue_webhook(
+    url: str, payload: dict[str, Any] | str, headers: dict[str, str], *, dedupe_key: str | None
+) -> OutboxMessage | None:
+    body = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return _queue(OutboxMessage.Kind.WEBHOOK, url, body, headers, dedupe_key)
+
+
+# ---------------------------------------------------------------- delivery
+
+
+@dataclass
+class DeliveryTally:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.dead
+
+
+def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
+    """Take up to `limit` due messages and push their next attempt past the lease, atomically,
+    so a second pump (or a second worker process) skips them."""
+    with transaction.atomic():
+        qs = OutboxMessage.objects.filter(state=State.PENDING, next_attempt_at__lte=now).order_by(
+            "next_attempt_at"
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        batch = list(qs[:limit])
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in batch]).update(
+            next_attempt_at=now + LEASE
+        )
+    return batch
+
+
+def _transport(message: OutboxMessage) -> str:
+    if message.kind == OutboxMessage.Kind.SMS:
+        return sms_sender().send(message.recipient, message.body)
+    post: Callable[[str, str, dict[str, str]], str] = import_string(
+        getattr(settings, "WEBHOOK_TRANSPORT", "baladiya.notifications.senders.post_webhook")
+    )
+    return post(message.recipient, message.body, message.headers)
+
+
+def _deliver_one(message: OutboxMessage, tally: DeliveryTally) -> None:
+    try:
+        ref = _transport(message)
+    except (TransientFailure, PermanentFailure) as exc:
+        _failed(message, str(exc), permanent=isinstance(exc, PermanentFailure), tally=tally)
+        return
+    except Exception as exc:  # a bug in a sender must not stop the pump for everyone
+        _failed(message, f"{type(exc).__name__}: {exc}", permanent=False, tally=tally)
+        return
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        state=State.SENT,
+        attempts=message.attempts + 1,
+        provider_ref=str(ref)[:100],
+        sent_at=timezone.now(),
+        last_error="",
+    )
+    tally.sent += 1
+
+
+def _failed(message: OutboxMessage, error: str, *, permanent: bool, tally: DeliveryTally) -> None:
+    attempts = message.attempts + 1
+    if permanent or attempts >= max_attempts():
+        with transaction.atomic():
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                state=State.DEAD, attempts=attempts, last_error=error[:500]
+            )
+            audit.record(
+                "outbox.gave_up",
+                actor=None,
+                obj=message,
+                kind=message.kind,
+                recipient=message.recipient,
+                attempts=attempts,
+                error=error[:200],
+            )
+        tally.dead += 1
+        return
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=attempts,
+        last_error=error[:500],
+        next_attempt_at=timezone.now() + backoff(attempts),
+    )
+    tally.retried += 1
+
+
+def deliver_due(*, limit: int = 100, now: dt.datetime | None = None) -> DeliveryTally:
+    """Send every due message (at most `limit`); safe to run from several processes."""
+    tally = DeliveryTally()
+    for message in _claim(now or timezone.now(), limit):
+        _deliver_one(message, tally)
+    return tally
+
+
+def retry_dead(message: OutboxMessage, actor: Any) -> None:
+    """An administrator puts a message that gave up back in the queue (after fixing the cause)."""
+    with transaction.atomic():
+        updated = OutboxMessage.objects.filter(pk=message.pk, state=State.DEAD).update(
+            state=State.PENDING, attempts=0, next_attempt_at=timezone.now()
+        )
+        if updated:
+            audit.record("outbox.retried", actor=actor, obj=message, kind=message.kind)
+
+
+# ---------------------------------------------------------------- citizen notifications
+
+
+def status_text(app: Application) -> str:
+    """The SMS for a status change, in Arabic (citizens' phones), references kept LTR-safe."""
+    with translation.override("ar"):
+        status = app.get_status_display()
+        text = _("Homs City Council: your application %(reference)s is now: %(status)s.") % {
+            "reference": app.reference,
+            "status": status,
+        }
+        if app.status == "ready_for_pickup" and app.pickup_center_id:
+            text += " " + _("Collect it at %(center)s with your ID card.") % {
+                "center": app.pickup_center.name_ar  # type: ignore[union-attr]
+            }
+    return str(text)
+
+
+def notify_status_change(app: Application, event_id: object) -> None:
+    """Every status change a citizen can see is sent to the applicant's mobile, if known.
+    `event_id` (the history entry) makes the message unique: a replay queues nothing."""
+    queue_sms(app.applicant.phone, status_text(app), dedupe_key=f"status:{event_id}")
