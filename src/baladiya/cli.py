@@ -61,9 +61,7 @@ def _prepare_environment(command: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     if os.environ.get("BALADIYA_SECRET_KEY"):
         return
-    if command == "run":
-        os.environ.setdefault("BALADIYA_DEMO", "1")
-    elif command not in _SERVING:
+    if command not in _SERVING:
         os.environ["BALADIYA_SECRET_KEY"] = secrets.token_urlsafe(48)
 
 

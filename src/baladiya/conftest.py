@@ -163,3 +163,13 @@ def _isolated_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     settings.MEDIA_ROOT = base / "media"
     # Argon2 is the production hasher (accounts tests check it); tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Any:
+    """Service-level messages are asserted in English; each HTTP request still picks its own
+    language (Arabic by default) through LocaleMiddleware, as in production."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

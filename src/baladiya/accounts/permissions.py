@@ -76,7 +76,7 @@ def require_view_application(user: Any, app: Application) -> None:
 def may_take(user: Any, app: Application, t: Transition) -> bool:
     """Whether `user` may take transition `t` on `app` (role, center, agency, approval)."""
     staff = _staff(user)
-    if staff is None:
+    if staff is None or not t.roles:  # no roles: a system event (the post's callback)
         return False
     for role in t.roles & staff.role_codes():
         if _role_allows(staff, role, app, t):
@@ -84,7 +84,17 @@ def may_take(user: Any, app: Application, t: Transition) -> bool:
     return bool(staff.has_role(roles.ADMIN) and t.name not in {"pay", "cancel_with_refund"})
 
 
+def fulfilled_by_back_office(app: Application) -> bool:
+    """Online applications (any service) and back-office services are reviewed, issued and
+    dispatched by the officers of the service's agency; the rest stays at the counter."""
+    from baladiya.applications.models import Channel
+    from baladiya.catalog.models import Service
+
+    return app.channel == Channel.ONLINE or app.service.approval == Service.Approval.BACK_OFFICE
+
+
 def _role_allows(staff: User, role: str, app: Application, t: Transition) -> bool:
+    from baladiya.applications.workflow import FULFILMENT_STEPS
     from baladiya.catalog.models import Service
 
     counter_service = app.service.approval == Service.Approval.COUNTER
@@ -93,12 +103,22 @@ def _role_allows(staff: User, role: str, app: Application, t: Transition) -> boo
             return staff.center_id is not None and staff.center_id == app.pickup_center_id
         if t.name in {"approve", "return", "start_review"} and not counter_service:
             return False
+        if app.channel == "online" and t.name in FULFILMENT_STEPS:
+            return False  # the back office fulfils online applications
         return staff.center_id is not None and staff.center_id == app.center_id
     if role == roles.CASHIER:
         return staff.center_id is not None and staff.center_id == app.center_id
     if role == roles.SUPERVISOR:
-        return staff.center_id is None or staff.center_id in (app.center_id, app.pickup_center_id)
+        # A center's supervisor decides only on applications taken at that center; the pickup
+        # center may read them (can_view_application) and hand them over, nothing more.
+        if staff.center_id is None:
+            return True
+        if t.name == "hand_over":
+            return staff.center_id == app.pickup_center_id
+        return staff.center_id == app.center_id
     if role == roles.OFFICER:
+        if t.name == "dispatch" and not fulfilled_by_back_office(app):
+            return False  # a counter document is posted by the center that printed it
         return staff.agency_id is None or staff.agency_id == app.service.agency_id
     return False
 

@@ -38,6 +38,11 @@ def _next_url(request: HttpRequest) -> str:
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=request.is_secure()
     ):
+        # The admin sends users it refuses back to its login, which comes here: going back
+        # there would loop forever. Staff without admin access land on their own screen.
+        user = request.user
+        if target.startswith("/admin/") and not getattr(user, "is_staff", False):
+            return resolve_url(settings.LOGIN_REDIRECT_URL)
         return target
     return resolve_url(settings.LOGIN_REDIRECT_URL)
 

@@ -261,13 +261,18 @@ def can_revoke(user: Any, doc: IssuedDocument) -> bool:
         return False
     if not user.has_role(roles.SUPERVISOR, roles.OFFICER, roles.ADMIN):
         return False
-    return doc.state == IssuedDocument.State.VALID and can_view_application(user, doc.application)
+    if doc.state != IssuedDocument.State.VALID:
+        return False
+    if user.has_role(roles.ADMIN, roles.OFFICER) or user.center_id is None:
+        return can_view_application(user, doc.application)
+    # A center's supervisor revokes only what their center issued, not what it hands over.
+    return bool(user.center_id == doc.application.center_id)
 
 
 def revoke_document(doc: IssuedDocument, actor: User, reason: str) -> IssuedDocument:
     """Withdraw a document (wrong data, fraud). Its QR and PDF then verify as *revoked*.
 
-    Who: a supervisor (of the document's or pickup center, or network-wide), an officer (of the
+    Who: a supervisor (of the issuing center, or network-wide), an officer (of the
     service's agency) or an admin. A reason is required. Side effects: state, time and reason
     stored; audit `document.revoked`. Revoking twice raises `Conflict`.
     """

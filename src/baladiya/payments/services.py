@@ -454,6 +454,7 @@ def refund_receipt(
         if done := replay():
             return done
         staff, session = _refund_authority(actor, locked)
+        _require_refundable_application(locked)
         left = locked.amount - refunded_amount(locked)
         if left <= 0:
             raise DomainError(_("This receipt has already been refunded in full."))
@@ -510,6 +511,24 @@ def _refund_authority(actor: Any, receipt: Receipt) -> tuple[User, CashierSessio
     if not can_refund(staff, receipt):
         raise NotAllowed(_("This receipt belongs to another center."))
     return staff, None
+
+
+# Money goes back only when the council will not deliver what was paid for. Otherwise a fee
+# could be refunded while the document still goes out (money leaves the drawer, the drawer
+# still balances, and nobody notices).
+REFUNDABLE_STATES = frozenset({"rejected", "cancelled"})
+
+
+def _require_refundable_application(receipt: Receipt) -> None:
+    app = receipt.application
+    if app is not None and app.status not in REFUNDABLE_STATES:
+        raise DomainError(
+            _(
+                "A fee is refunded only for a rejected or cancelled application. "
+                "To refund an application still in progress, cancel it with a refund."
+            ),
+            code="not_refundable",
+        )
 
 
 def cancel_with_refund(app: Application, actor: User, reason: str) -> Refund:

@@ -241,6 +241,7 @@ def test_smoke_run_serves_then_stops_cleanly(tmp_path: Path) -> None:
     env |= {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'node.sqlite3'}",
         "BALADIYA_VAR_DIR": str(tmp_path / "var"),
+        "BALADIYA_DEMO": "1",  # what `make run` sets
     }
     command = [
         sys.executable,
@@ -281,3 +282,26 @@ def test_smoke_run_serves_then_stops_cleanly(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def test_run_without_a_secret_outside_demo_mode_refuses(tmp_path: Path) -> None:
+    """A production node that forgot its secret must not quietly become a demo."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BALADIYA_", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"))
+    }
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'node.sqlite3'}",
+        "BALADIYA_VAR_DIR": str(tmp_path / "var"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from baladiya.cli import main; sys.exit(main())", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "BALADIYA_SECRET_KEY is required" in done.stdout + done.stderr
+    assert not (tmp_path / "var" / "demo-credentials.json").exists()

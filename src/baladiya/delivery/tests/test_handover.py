@@ -227,7 +227,7 @@ def test_revoked_document_is_not_handed_over(
 
 
 def _client(user: User) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 

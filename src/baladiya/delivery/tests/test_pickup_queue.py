@@ -31,7 +31,7 @@ def other_citizen(db: None) -> Citizen:
 
 
 def _client(user: User) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(user)
     return client
 

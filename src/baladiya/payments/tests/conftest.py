@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, User
 from baladiya.applications import services as apps
 from baladiya.applications.models import Application
@@ -54,3 +55,16 @@ def app(make_app: Callable[..., Application]) -> Application:
 @pytest.fixture
 def drawer(cashier: User) -> CashierSession:
     return pay.open_session(cashier, FLOAT)
+
+
+@pytest.fixture
+def reject(make_user: Callable[..., User]) -> Callable[[Application], Application]:
+    """A network supervisor reviews and rejects a paid application: its fee is then owed back
+    (a fee is refunded only for a rejected or cancelled application)."""
+    chief = make_user("chief", roles.SUPERVISOR)
+
+    def run(app: Application) -> Application:
+        apps.start_review(app, chief)
+        return apps.reject(app, chief, "الوثائق غير مكتملة")
+
+    return run

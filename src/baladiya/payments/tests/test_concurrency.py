@@ -79,9 +79,13 @@ def test_parallel_same_key_returns_the_same_receipt(
 
 
 def test_parallel_refunds_never_exceed_the_receipt(
-    cashier: User, drawer: CashierSession, app: Application
+    cashier: User,
+    drawer: CashierSession,
+    app: Application,
+    reject: Callable[[Application], Application],
 ) -> None:
     receipt = pay.record_cash_payment(app, cashier)
+    reject(app)
     results, errors = _race(lambda: pay.refund_receipt(receipt, cashier, "خطأ", amount=2000))
     assert len(results) == 2  # 2 × 20.00 fit in 50.00, a third would not
     assert all(isinstance(e, DomainError) for e in errors), errors

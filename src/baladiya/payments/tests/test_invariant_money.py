@@ -57,10 +57,13 @@ def test_a_day_with_several_cashiers_balances(
     other_center: Center,
     center: Center,
     make_app: Callable[..., Application],
+    reject: Callable[[Application], Application],
 ) -> None:
     # Cashier A: float 500.00, three payments, a partial refund, counted 2.00 short.
     a = pay.open_session(cashier, 50_000)
     a_receipts = [pay.record_cash_payment(make_app(), cashier) for _ in range(3)]
+    assert a_receipts[0].application is not None
+    reject(a_receipts[0].application)
     pay.refund_receipt(a_receipts[0], cashier, "رسم زائد", amount=1_000)
     a_closed = pay.close_session(a, cashier, 50_000 + 3 * FEE - 1_000 - 200)
     assert a_closed.over_short == -200
@@ -79,6 +82,8 @@ def test_a_day_with_several_cashiers_balances(
 
     # One online payment for an application of this center, partly refunded by the gateway.
     online = pay.record_gateway_payment(make_app(), FEE, "SEP-2026-1")
+    assert online.application is not None
+    reject(online.application)
     pay.refund_receipt(online, cashier, "خصم", amount=500)
 
     # Another center's day must not leak into this one.
@@ -149,7 +154,9 @@ def test_cash_slipped_into_a_closed_drawer_is_flagged(
 
 # ------------------------------------------------------------ property: any sequence balances
 
-OPS = ("open", "pay", "pay", "gateway", "refund", "refund", "refund", "cancel", "close")  # weighted
+OPS = (  # weighted
+    "open", "pay", "pay", "gateway", "reject", "refund", "refund", "refund", "cancel", "close",
+)  # fmt: skip
 operation = st.tuples(
     st.sampled_from(OPS),
     st.integers(min_value=0, max_value=2),  # which cashier acts
@@ -174,6 +181,7 @@ def test_any_sequence_of_operations_balances(
     center: Center,
     other_center: Center,
     make_app: Callable[..., Application],
+    reject: Callable[[Application], Application],
 ) -> None:
     cashiers = [cashier, second_cashier, other_cashier]
     with transaction.atomic():
@@ -192,6 +200,10 @@ def test_any_sequence_of_operations_balances(
                 elif op == "gateway":
                     app = make_app() if at_home else make_app(at=other_center, by=other_clerk)
                     receipts.append(pay.record_gateway_payment(app, FEE, f"GW-{n}"))
+                elif op == "reject" and receipts:
+                    receipt = receipts[pick % len(receipts)]
+                    assert receipt.application is not None
+                    reject(receipt.application)
                 elif op == "refund" and receipts:
                     receipt = receipts[pick % len(receipts)]
                     amount = value % (receipt.amount + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pypdf
 import pypdfium2
@@ -17,6 +18,13 @@ from baladiya.payments.models import CashierSession, Receipt
 @pytest.fixture
 def receipt(cashier: User, drawer: CashierSession, app: Application) -> Receipt:
     return pay.record_cash_payment(app, cashier)
+
+
+@pytest.fixture
+def rejected_receipt(receipt: Receipt, reject: Callable[[Application], Application]) -> Receipt:
+    assert receipt.application is not None
+    reject(receipt.application)
+    return receipt
 
 
 def _text(pdf: bytes) -> tuple[str, pypdf.PageObject]:
@@ -55,7 +63,8 @@ def test_receipt_pdf_reads_back(receipt: Receipt, app: Application) -> None:
     assert round(width_mm) == 105 and round(height_mm) == 148
 
 
-def test_receipt_pdf_lists_refunds(cashier: User, receipt: Receipt) -> None:
+def test_receipt_pdf_lists_refunds(cashier: User, rejected_receipt: Receipt) -> None:
+    receipt = rejected_receipt
     refund = pay.refund_receipt(receipt, cashier, "رسم زائد", amount=1250)
     text, _ = _text(pay.receipt_pdf(receipt))
     assert refund.number in text

@@ -21,8 +21,32 @@ FEE = 5000
 
 
 @pytest.fixture
-def receipt(cashier: User, drawer: CashierSession, app: Application) -> Receipt:
+def receipt(
+    cashier: User,
+    drawer: CashierSession,
+    app: Application,
+    reject: Callable[[Application], Application],
+) -> Receipt:
+    paid = pay.record_cash_payment(app, cashier)
+    reject(app)
+    return paid
+
+
+@pytest.fixture
+def paid_receipt(cashier: User, drawer: CashierSession, app: Application) -> Receipt:
+    """Paid, application still in progress."""
     return pay.record_cash_payment(app, cashier)
+
+
+def test_an_application_in_progress_is_refunded_only_by_cancelling_it(
+    cashier: User, paid_receipt: Receipt, app: Application
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        pay.refund_receipt(paid_receipt, cashier, "رسم زائد", amount=1000)
+    assert refused.value.code == "not_refundable"
+    assert not Refund.objects.exists()
+    pay.cancel_with_refund(app, cashier, "طلب المواطن الإلغاء")
+    assert pay.refunded_amount(paid_receipt) == FEE
 
 
 def test_partial_then_rest(cashier: User, receipt: Receipt, drawer: CashierSession) -> None:
@@ -101,7 +125,8 @@ def test_refund_is_immutable(cashier: User, receipt: Receipt) -> None:
         refund.save()
 
 
-def test_cancel_with_refund(cashier: User, receipt: Receipt, app: Application) -> None:
+def test_cancel_with_refund(cashier: User, paid_receipt: Receipt, app: Application) -> None:
+    receipt = paid_receipt
     refund = pay.cancel_with_refund(app, cashier, "طلب المواطن الإلغاء")
     assert refund.amount == FEE
     assert refund.receipt == receipt
@@ -115,7 +140,7 @@ def test_cancel_with_refund(cashier: User, receipt: Receipt, app: Application) -
 
 
 def test_cancel_with_refund_is_all_or_nothing(
-    cashier: User, receipt: Receipt, app: Application, drawer: CashierSession
+    cashier: User, paid_receipt: Receipt, app: Application, drawer: CashierSession
 ) -> None:
     pay.close_session(drawer, cashier, FEE)
     with pytest.raises(pay.NoOpenSession):

@@ -76,11 +76,15 @@ def test_close_short(cashier: User, drawer: CashierSession, app: Application) ->
 
 
 def test_close_over_after_a_refund(
-    cashier: User, drawer: CashierSession, make_app: Callable[..., Application]
+    cashier: User,
+    drawer: CashierSession,
+    make_app: Callable[..., Application],
+    reject: Callable[[Application], Application],
 ) -> None:
     first, second = make_app(), make_app()
     receipt = pay.record_cash_payment(first, cashier)
     pay.record_cash_payment(second, cashier)
+    reject(first)
     pay.refund_receipt(receipt, cashier, "خطأ في الرسم", amount=1000)
     closed = pay.close_session(drawer, cashier, FLOAT + 2 * FEE - 1000 + 250)
     assert closed.expected_cash == FLOAT + 2 * FEE - 1000
