@@ -1,4 +1,5 @@
 """Staff login and logout: Django auth (argon2), a database-backed rate limit, audit events.
+Citizens (portal): session start after a one-time code, and the profile (national number).
 
 The rate limit counts failed attempts in the last `LOGIN_RATE_WINDOW_SECONDS`, per username
 and per client address (`LoginAttempt` rows, shared by every worker process). While either
@@ -11,19 +12,24 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any
 
 from django.conf import settings
 from django.contrib import auth
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from baladiya.accounts.models import LoginAttempt, User
+from baladiya.accounts import ratelimit
+from baladiya.accounts.models import Citizen, LoginAttempt, User
+from baladiya.accounts.permissions import is_citizen_account
 from baladiya.core import audit
-from baladiya.core.errors import DomainError
+from baladiya.core.errors import Conflict, DomainError, NotAllowed
+from baladiya.core.validators import clean_mobile, clean_national_number
 
 
 class LoginFailed(DomainError):
@@ -100,19 +106,22 @@ def log_in(request: HttpRequest, username: str, password: str) -> User:
 
     Inactive accounts are refused like a wrong password (Django's backend does not
     authenticate them), so the message does not reveal which accounts exist.
-    Side effects: a LoginAttempt row (not while blocked) and an audit event in every case.
+    Side effects: a LoginAttempt row and an audit event, except while blocked (nothing).
     """
     ip = client_ip(request)
     key = _key(username)
     wait = blocked_for(username, ip)
     if wait:
-        audit.record("login.blocked", actor="anonymous", username=key, ip=ip, retry_in=wait)
+        # Nothing is written while blocked: anonymous hammering must not be able to force
+        # writes (and audit-chain locks) that compete with the cashiers' transactions.
         raise LoginBlocked(_blocked_message(wait))
     user = auth.authenticate(request, username=username.strip(), password=password)
     if not isinstance(user, User) or not user.is_active:
         with transaction.atomic():
             LoginAttempt.objects.create(username=key, ip=ip, succeeded=False)
             audit.record("login.failed", actor="anonymous", username=key, ip=ip)
+            if wait := blocked_for(username, ip):  # this failure started a block: say so once
+                audit.record("login.blocked", actor="anonymous", username=key, ip=ip, retry_in=wait)
         raise LoginFailed(_("Wrong username or password, or the account is disabled."))
     with transaction.atomic():
         auth.login(request, user)
@@ -139,3 +148,114 @@ def purge_login_attempts(older_than_days: int = 30) -> int:
     cutoff = timezone.now() - dt.timedelta(days=older_than_days)
     deleted, _counts = LoginAttempt.objects.filter(at__lt=cutoff).delete()
     return deleted
+
+
+# ---------------------------------------------------------------- citizens (portal)
+
+PROFILE_SCOPE = "profile-refused"
+PROFILE_REFUSALS_PER_DAY = 5  # national numbers tried that belong to someone else
+
+
+class ProfileRefused(DomainError):
+    status = 409
+    code = "profile_refused"
+
+
+class ProfileThrottled(DomainError):
+    status = 429
+    code = "profile_throttled"
+
+
+def log_in_citizen(request: HttpRequest, user: User) -> None:
+    """Start the session of a citizen whose one-time code was just verified (`otp.py`)."""
+    if not is_citizen_account(user):
+        raise NotAllowed(_("This account cannot use the citizen portal."))
+    with transaction.atomic():
+        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        audit.record("citizen.login", actor=user, obj=user, ip=client_ip(request))
+
+
+def complete_profile(
+    user: User,
+    *,
+    national_number: str,
+    first_name: str,
+    last_name: str,
+    father_name: str = "",
+    mother_name: str = "",
+    birth_date: dt.date | None = None,
+) -> Citizen:
+    """Attach a citizen record to a citizen account (once).
+
+    A new national number creates the record with the verified mobile. A known one is linked
+    only if its record carries this very mobile and no other account holds it: otherwise a
+    stranger could claim someone's applications and documents by typing their number, so the
+    person must visit a center (ProfileRefused, audited; at most a few such tries a day).
+    Side effects: audit `citizen.profile_created` or `citizen.profile_linked`.
+    """
+    if not is_citizen_account(user):
+        raise NotAllowed(_("This account cannot use the citizen portal."))
+    try:
+        number = clean_national_number(national_number)
+    except ValidationError as exc:
+        raise DomainError(exc.messages[0], code="national_number") from exc
+    key = str(user.pk)
+    wait = ratelimit.wait_seconds(PROFILE_SCOPE, key, PROFILE_REFUSALS_PER_DAY, 86400)
+    if wait:
+        raise ProfileThrottled(ratelimit.minutes_message(wait))
+    names = {
+        "first_name": first_name.strip(),
+        "father_name": father_name.strip(),
+        "last_name": last_name.strip(),
+        "mother_name": mother_name.strip(),
+        "birth_date": birth_date,
+    }
+    if not names["first_name"] or not names["last_name"]:
+        raise DomainError(_("Enter your first and family names."), code="names")
+    citizen = _link_or_create(user, number, names)
+    if citizen is None:
+        with transaction.atomic():
+            ratelimit.hit(PROFILE_SCOPE, key)
+            audit.record("citizen.link_refused", actor=user, obj=user, national_number=number)
+        raise ProfileRefused(
+            _(
+                "A citizen with this national number is registered with another mobile number. "
+                "To protect their records, please visit a service center with your ID card "
+                "to update your mobile number."
+            )
+        )
+    user.citizen = citizen
+    return citizen
+
+
+def _same_mobile(stored: str, phone: str) -> bool:
+    try:
+        return bool(stored) and clean_mobile(stored) == phone
+    except ValidationError:
+        return False
+
+
+def _link_or_create(user: User, number: str, names: dict[str, Any]) -> Citizen | None:
+    """The linked record, or None when the national number belongs to someone else."""
+    with transaction.atomic():
+        account = User.objects.select_for_update().get(pk=user.pk)
+        if account.citizen_id is not None:
+            raise Conflict(_("Your profile is already complete."), code="profile_complete")
+        phone = account.username
+        existing = Citizen.objects.select_for_update().filter(national_number=number).first()
+        if existing is not None:
+            taken = User.objects.filter(citizen=existing).exists()
+            if taken or not _same_mobile(existing.phone, phone):
+                return None
+            citizen, action = existing, "citizen.profile_linked"
+        else:
+            try:
+                with transaction.atomic():  # savepoint: a clerk may register them right now
+                    citizen = Citizen.objects.create(national_number=number, phone=phone, **names)
+            except IntegrityError:
+                return None
+            action = "citizen.profile_created"
+        account.citizen = citizen
+        account.save(update_fields=["citizen"])
+        audit.record(action, actor=account, obj=citizen, national_number=number)
+    return citizen

@@ -134,7 +134,10 @@ def active_key() -> SigningKey:
     if key is None:
         with transaction.atomic():
             _lock_node_keys()
-            key = _current() or _create_key()
+            key = _current()
+            if key is None:
+                key = _create_key()
+                audit.record("signing_key.created", actor=None, obj=key, key_id=key.key_id)
     _private(key)  # fail early and clearly when the private file is missing
     return key
 

@@ -101,6 +101,8 @@ def test_rate_limit_blocks_after_n_failures_even_with_the_right_password(
     body = response.content.decode()
     assert "Too many failed login attempts" in body and "15 minutes" in body
     assert "_auth_user_id" not in web.session
+    assert _login(web, "clerk03", "nope").status_code == 429
+    # The block is audited once, when it starts; blocked attempts write nothing.
     assert AuditEvent.objects.filter(action="login.blocked").count() == 1
     # While blocked, nothing is authenticated and no further attempt is counted.
     assert LoginAttempt.objects.filter(succeeded=False).count() == 3
