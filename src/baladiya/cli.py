@@ -213,11 +213,21 @@ def cmd_verify_document(args: argparse.Namespace, console: Console) -> int:
             keys = load_keys_json(args.keys)
         except (OSError, ValueError, KeyError) as exc:
             raise CliError(f"cannot read the keys file {args.keys}: {exc}") from exc
-    verdict = verify_pdf(data, keys)
+    from django.db import DatabaseError
+
+    try:
+        verdict = verify_pdf(data, keys)
+    except DatabaseError as exc:
+        raise CliError(
+            "no local node database to read the public keys from: pass --keys keys.json "
+            "(download it from the council's /.well-known/baladiya/keys.json)"
+        ) from exc
     status = str(getattr(verdict, "status", "unknown"))
     message = str(getattr(verdict, "message", ""))
     style = "green" if status == "valid" else "red"
     console.print(f"[{style}]{status}[/]: {message}" if message else f"[{style}]{status}[/]")
+    if status == "valid" and keys is not None:
+        console.print("Signature checked offline; revocation is checked only online (/verify/).")
     return 0 if status == "valid" else 1
 
 
@@ -230,6 +240,11 @@ def cmd_audit(args: argparse.Namespace, console: Console) -> int:
         count = AuditEvent.objects.count()
     if not problems:
         console.print(f"[green]chain intact, {count} events[/]")
+        head = AuditEvent.objects.order_by("-seq").first()
+        if head is not None:
+            # A chain cannot prove its own end was not cut off: keep this line somewhere else
+            # (a printed register, another machine) and compare it next time.
+            console.print(f"head: seq {head.seq} hash {head.hash}")
         return 0
     console.print(f"[red]audit chain broken: {len(problems)} problem(s) in {count} events[/]")
     for problem in problems:
@@ -283,12 +298,12 @@ def cmd_outbox(args: argparse.Namespace, console: Console) -> int:
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     while not stopping:
+        handled = 0
         try:
-            tally = deliver_due(limit=args.limit)
+            handled = deliver_due(limit=args.limit).handled
         except Exception as exc:  # database briefly unavailable: keep the pump alive
             console.print(f"[yellow]outbox: {type(exc).__name__}: {exc}[/]")
-            tally = None
-        if tally is None or tally.handled < args.limit:  # queue drained: wait for more
+        if handled < args.limit:  # queue drained (or an error): wait for more
             time.sleep(float(settings.OUTBOX_POLL_SECONDS))
     return 0
 
@@ -304,6 +319,13 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
     from baladiya.centers.models import Center
 
     _var_dir()
+    demo_node = bool(settings.DEBUG or _env_flag("BALADIYA_DEMO"))
+    if not demo_node and "127.0.0.1" in settings.PUBLIC_BASE_URL:
+        # Every document's QR code carries this address: wrong here is wrong for good.
+        console.print(
+            "[yellow]BALADIYA_PUBLIC_URL is still http://127.0.0.1…: documents issued now "
+            "would point citizens to this machine. Set it to the public address.[/]"
+        )
     with console.status("Migrating the database…"):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
@@ -312,9 +334,8 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
     if Center.objects.exists():
         existing = _var_dir() / CREDENTIALS_FILE
         return existing if existing.exists() else None
-    demo = bool(settings.DEBUG or _env_flag("BALADIYA_DEMO"))
-    credentials = _seed_homs(console, demo=demo, credentials=None)
-    if demo:
+    credentials = _seed_homs(console, demo=demo_node, credentials=None)
+    if demo_node:
         _generate_demo(console, demo_count)
     else:
         console.print("No demo staff on a production node: create an administrator with")
@@ -499,6 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from baladiya.core.errors import DomainError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The SQLite file, keys and uploads hold citizens' data: readable by this account only.
+    os.umask(0o077)
     if argv[:1] == ["manage"]:  # everything after it belongs to Django, `--help` included
         args = argparse.Namespace(command="manage", args=argv[1:])
     else:
