@@ -45,6 +45,7 @@ class _Staff:
     cashier: User
     reviewer: User
     supervisor: User | None
+    pickup_clerk: User  # at the center the citizen chose for pickup
 
 
 # How far along each demo application goes (weights sum to 100).
@@ -168,6 +169,8 @@ def generate_demo(
         if mode not in service.delivery_modes:
             mode = service.delivery_modes[0]
         pickup = center if mode == "pickup" else None
+        if pickup is not None and rng.random() < 0.15:  # collected nearer home, elsewhere
+            pickup = rng.choice(centers)
         sub = apps.Submission(
             service=service,
             applicant=citizen,
@@ -182,7 +185,9 @@ def generate_demo(
         )
         app = apps.submit_application(clerk, sub)
         reviewer = clerk if service.approval == Service.Approval.COUNTER else officer
-        final = _advance(app, target, _Staff(clerk, cashier, reviewer, supervisor), rng)
+        pickup_clerk = clerks[pickup.pk] if pickup is not None else clerk
+        staff = _Staff(clerk, cashier, reviewer, supervisor, pickup_clerk)
+        final = _advance(app, target, staff, rng)
         tally[final] += 1
         if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP):
             delivered += 1
@@ -241,7 +246,7 @@ def _advance(
     if target in (Status.ISSUED, Status.READY_FOR_PICKUP) or app.status == Status.ISSUED:
         return app.status
     holder = app.applicant
-    hand_over(app, clerk, holder.full_name, "national_id", holder.national_number)
+    hand_over(app, staff.pickup_clerk, holder.full_name, "national_id", holder.national_number)
     return app.status
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from baladiya.applications.models import Application
@@ -28,6 +29,12 @@ def test_demo_is_lived_in_and_consistent() -> None:
     counters = Center.objects.exclude(kind=Center.Kind.ELECTRONIC).values_list("code", flat=True)
     assert centers == set(counters)
     assert sum(v for k, v in tally.items() if k != "revoked") == Application.objects.count() == 80
+
+    # Some citizens collect at another center than the one that took the application.
+    elsewhere = Application.objects.filter(pickup_center__isnull=False).exclude(
+        pickup_center=F("center")
+    )
+    assert elsewhere.filter(status=Status.HANDED_OVER).exists()
 
     # Open and closed drawers; valid and revoked documents.
     assert set(CashierSession.objects.values_list("state", flat=True)) == {"open", "closed"}
