@@ -1,5 +1,13 @@
 """Shared set-up for benchmarks: a fresh database (SQLite file or PostgreSQL), migrated and
-seeded with the Homs reference data, Django configured from the environment."""
+seeded with the Homs reference data, Django configured from the environment, and a small
+harness that starts N worker processes and releases them at the same moment.
+
+Protocol between `run_workers` (the parent, no Django) and a benchmark script (the child):
+the child prepares its data untimed, prints `READY`, waits for `GO` on stdin, runs the timed
+part and prints one JSON line with `count`, `started`, `finished` (wall clock, seconds) and
+whatever else it measured. One process per worker: Django settings are read once per process,
+and the Typst compiler and its caches live in the process, as in a gunicorn worker.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +17,69 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "baladiya_bench")
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
+# ---------------------------------------------------------------- machine
+
+
+def _meminfo_gib() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB RAM"
+    except OSError:
+        pass
+    return "RAM unknown"
+
+
+def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return platform.processor() or "unknown CPU"
+
+
+def _postgres_version() -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            sync = conn.execute("SHOW synchronous_commit").fetchone()
+        return f"PostgreSQL {row[0] if row else '?'} (synchronous_commit={sync[0] if sync else '?'})"
+    except Exception as exc:  # the report still says why
+        return f"PostgreSQL unavailable ({exc.__class__.__name__})"
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on (written at the top of results.md)."""
+    import sqlite3
+
+    import typst
+
+    return {
+        "cpu": f"{_cpu_model()}, {os.cpu_count()} cores",
+        "ram": _meminfo_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": f"Python {platform.python_version()}",
+        "typst": f"typst-py {typst.__version__}",
+        "sqlite": f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=FULL)",
+        "postgresql": _postgres_version(),
+    }
+
+
+# ---------------------------------------------------------------- database
 
 
 def fresh_database(engine: str) -> str:
@@ -36,35 +90,138 @@ def fresh_database(engine: str) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS baladiya_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE baladiya_bench")
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_BENCH_DB}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/baladiya_bench"
+    return f"{base}/{PG_BENCH_DB}"
 
 
-def setup_django(database_url: str) -> None:
+def setup_django(database_url: str, *, migrate: bool = True) -> None:
+    """Configure Django for `database_url`; with `migrate`, also create tables and seed."""
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("BALADIYA_TESTING", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baladiya.settings")
     os.environ.setdefault("BALADIYA_VAR_DIR", tempfile.mkdtemp(prefix="baladiya-bench-var-"))
+    # A realistic public address: its length sets the QR code's size (version 17, 85x85).
+    os.environ.setdefault("BALADIYA_PUBLIC_URL", "https://baladiya.homs.gov.sy")
     import django
-    from django.core.management import call_command
+    from django.conf import settings
 
     django.setup()
-    call_command("migrate", verbosity=0)
-    from baladiya.core.seed.homs import seed_homs
+    # The demo staff get passwords; argon2 is slow on purpose and nothing here logs in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if migrate:
+        from django.core.management import call_command
 
-    seed_homs(demo=True)
+        call_command("migrate", verbosity=0)
+        from baladiya.core.seed.homs import seed_homs
+
+        seed_homs(demo=True)
 
 
-def run_child(script: str, engine: str, *args: str) -> dict[str, Any]:
-    """Run a benchmark script in its own process (settings are read once per process)."""
-    env = dict(os.environ, BENCH_ENGINE=engine)
+# ---------------------------------------------------------------- parent side
+
+
+def prepare_database(engine: str) -> dict[str, str]:
+    """Create, migrate and seed a database in a child process; return its URL and key dir
+    (workers share the key dir: one signing key for the whole run, as on one server)."""
+    return run_child("common.py", engine, "--setup")
+
+
+def run_child(script: str, engine: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    """Run a script in its own process and return its last stdout line, parsed as JSON."""
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
-        env=env,
+        env=dict(os.environ, BENCH_ENGINE=engine, **(env or {})),
         check=True,
         capture_output=True,
         text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_workers(
+    script: str, db: dict[str, str], workers: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Start `workers` processes of `script` on the prepared database `db`, release them
+    together once all are ready, and combine their results: `count` summed, `per_s` over
+    the wall time from the first start to the last finish."""
+    procs = []
+    for i in range(workers):
+        child_env = dict(
+            os.environ,
+            BENCH_DATABASE_URL=db["database_url"],
+            BALADIYA_KEY_DIR=db["key_dir"],
+            BENCH_WORKER=str(i),
+            **(env or {}),
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "bench" / script)],
+                env=child_env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for p in procs:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        if line.strip() != "READY":
+            for q in procs:
+                q.kill()
+            raise RuntimeError(f"{script} worker failed before READY: {line!r}")
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("GO\n")
+        p.stdin.flush()
+    results = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode:
+            raise RuntimeError(f"{script} worker exited with {p.returncode}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    count = sum(r["count"] for r in results)
+    elapsed = max(r["finished"] for r in results) - min(r["started"] for r in results)
+    return {
+        "workers": workers,
+        "count": count,
+        "seconds": round(elapsed, 2),
+        "per_s": round(count / elapsed, 1),
+        "results": results,
+    }
+
+
+# ---------------------------------------------------------------- child side
+
+
+def worker(prepare: Callable[[], Any], timed: Callable[[Any], dict[str, Any]]) -> None:
+    """Child main: Django on the prepared database, `prepare()` untimed, wait for GO, then
+    `timed(state)`; prints READY, then the JSON result line."""
+    setup_django(os.environ["BENCH_DATABASE_URL"], migrate=False)
+    state = prepare()
+    print("READY", flush=True)
+    if sys.stdin.readline().strip() != "GO":
+        raise SystemExit("no GO from the parent")
+    started = time.time()
+    cpu = time.process_time()
+    result = timed(state)
+    result.update(
+        started=started,
+        finished=time.time(),
+        cpu_seconds=round(time.process_time() - cpu, 3),
+    )
+    print(json.dumps(result), flush=True)
+
+
+def _setup_main() -> None:
+    engine = os.environ.get("BENCH_ENGINE", "sqlite")
+    key_dir = tempfile.mkdtemp(prefix="baladiya-bench-keys-")
+    os.environ["BALADIYA_KEY_DIR"] = key_dir
+    url = fresh_database(engine)
+    setup_django(url)
+    print(json.dumps({"database_url": url, "key_dir": key_dir}))
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--setup"]:
+    _setup_main()

@@ -7,6 +7,7 @@
     baladiya audit verify                             check the hash-chained audit log
     baladiya keys rotate [--as ADMIN]                 new signing key (old ones still verify)
     baladiya outbox [--once]                          deliver queued SMS and webhooks
+    baladiya post simulate [--outcome O] [--flush]    move sandbox postal parcels on
     baladiya manage <django-admin args>               any Django management command
 
 Exit status: 0 on success, 1 when a check fails (forged document, broken chain), 2 on a
@@ -308,6 +309,19 @@ def cmd_outbox(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_post(args: argparse.Namespace, console: Console) -> int:
+    """`baladiya post simulate`: the sandbox post office moves parcels on (see post_simulate)."""
+    from baladiya.delivery.management.commands.post_simulate import run_simulation
+
+    try:
+        lines = run_simulation(vars(args))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    for line in lines:
+        console.print(line)
+    return 0
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -500,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--once", action="store_true", help="one pass, then exit")
     outbox.add_argument("--limit", type=int, default=100, help="messages per pass")
 
+    post = sub.add_parser("post", help="the sandbox post office (developers)")
+    post_sub = post.add_subparsers(dest="what", required=True, metavar="what")
+    from baladiya.delivery.post.simulate_args import add_simulate_arguments
+
+    add_simulate_arguments(post_sub.add_parser("simulate", help="move sandbox parcels on"))
+
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -512,6 +532,7 @@ COMMANDS = {
     "audit": cmd_audit,
     "keys": cmd_keys,
     "outbox": cmd_outbox,
+    "post": cmd_post,
     "manage": cmd_manage,
 }
 

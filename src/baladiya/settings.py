@@ -92,10 +92,16 @@ INSTALLED_APPS = [
     "baladiya.documents",
     "baladiya.delivery",
     "baladiya.notifications",
+    "baladiya.portal",
+    "baladiya.api",
+    "ninja",  # its bundled Swagger UI files: the API docs load nothing from outside
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses pages (portal pages must stay under 60 KB transferred); Django's version adds
+    # random padding against BREACH. First, so that it sees the final response body.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -183,6 +189,20 @@ LOGIN_RATE_LIMIT = env_int("BALADIYA_LOGIN_RATE_LIMIT", 5)  # failures per windo
 # header is ignored and cannot be forged to dodge the login rate limit).
 TRUSTED_PROXY_COUNT = env_int("BALADIYA_TRUSTED_PROXY_COUNT", 0)
 LOGIN_RATE_WINDOW_SECONDS = env_int("BALADIYA_LOGIN_RATE_WINDOW", 900)
+# Public API bearer tokens (api/): how long one stays valid after it is issued.
+API_STAFF_TOKEN_SECONDS = env_int("BALADIYA_API_STAFF_TOKEN_SECONDS", 8 * 3600)
+API_CITIZEN_TOKEN_SECONDS = env_int("BALADIYA_API_CITIZEN_TOKEN_SECONDS", 30 * 24 * 3600)
+
+# Citizens log in with a one-time code by SMS (accounts/otp.py). Limits count within the window.
+OTP_CODE_TTL_SECONDS = env_int("BALADIYA_OTP_TTL", 300)
+OTP_MAX_ATTEMPTS = env_int("BALADIYA_OTP_MAX_ATTEMPTS", 5)  # wrong tries per code
+OTP_RATE_WINDOW_SECONDS = env_int("BALADIYA_OTP_RATE_WINDOW", 3600)
+OTP_PHONE_LIMIT = env_int("BALADIYA_OTP_PHONE_LIMIT", 5)  # codes sent to one number
+OTP_IP_LIMIT = env_int("BALADIYA_OTP_IP_LIMIT", 20)  # codes requested from one address
+OTP_IP_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_FAILURES", 30)  # wrong codes from one address
+# Status lookup without login (reference + mobile): failed lookups per address and reference.
+TRACK_RATE_LIMIT = env_int("BALADIYA_TRACK_RATE_LIMIT", 10)
+TRACK_RATE_WINDOW_SECONDS = env_int("BALADIYA_TRACK_RATE_WINDOW", 900)
 
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
@@ -221,6 +241,39 @@ OUTBOX_MAX_ATTEMPTS = env_int("BALADIYA_OUTBOX_MAX_ATTEMPTS", 10)
 OUTBOX_POLL_SECONDS = float(env_str("BALADIYA_OUTBOX_POLL_SECONDS", "2"))
 WEBHOOK_TRANSPORT = "baladiya.notifications.senders.post_webhook"
 WEBHOOK_TIMEOUT_SECONDS = env_int("BALADIYA_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+# Online payment (payments/gateways, docs/decisions/0005-payment-gateways.md). The sandbox
+# gateway (a test page that "pays" anything) is offered by default only in debug, demo and
+# test runs; a production node lists its real channels explicitly.
+_SANDBOX_BY_DEFAULT = (
+    DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)
+)
+PAYMENT_GATEWAYS = env_list("BALADIYA_PAYMENT_GATEWAYS", ["sandbox"] if _SANDBOX_BY_DEFAULT else [])
+PAYMENT_GATEWAY_DEFAULT = env_str(
+    "BALADIYA_PAYMENT_GATEWAY_DEFAULT", PAYMENT_GATEWAYS[0] if PAYMENT_GATEWAYS else ""
+)
+# Webhook secret per channel: BALADIYA_GATEWAY_<NAME>_SECRET (comma-separated to rotate).
+PAYMENT_GATEWAY_SECRETS = {
+    name: env_str(
+        f"BALADIYA_GATEWAY_{name.upper()}_SECRET",
+        "insecure-sandbox-secret" if name == "sandbox" and _SANDBOX_BY_DEFAULT else "",
+    )
+    for name in PAYMENT_GATEWAYS
+}
+PAYMENT_WEBHOOK_TOLERANCE_SECONDS = env_int("BALADIYA_PAYMENT_WEBHOOK_TOLERANCE", 900)
+PAYMENT_INTENT_TTL_SECONDS = env_int("BALADIYA_PAYMENT_INTENT_TTL", 1800)
+PAYMENT_RETURN_HOSTS = env_list("BALADIYA_PAYMENT_RETURN_HOSTS", [])
+SANDBOX_GATEWAY_SESSION_SECONDS = env_int("BALADIYA_SANDBOX_GATEWAY_SESSION", 3600)
+SANDBOX_GATEWAY_DUPLICATE_WEBHOOKS = env_bool("BALADIYA_SANDBOX_GATEWAY_DUPLICATES", False)
+SANDBOX_GATEWAY_WEBHOOK_DELAY_SECONDS = env_int("BALADIYA_SANDBOX_GATEWAY_DELAY", 0)
+# The postal service (delivery/post): adapter, callback secret (empty: derived from SECRET_KEY),
+# where the sandbox sends its callbacks (empty: this node's endpoint), share it returns.
+POSTAL_SERVICE = env_str(
+    "BALADIYA_POSTAL_SERVICE", "baladiya.delivery.post.sandbox.SandboxPostalService"
+)
+POST_CALLBACK_SECRET = env_str("BALADIYA_POST_CALLBACK_SECRET", "")
+POST_CALLBACK_URL = env_str("BALADIYA_POST_CALLBACK_URL", "")
+POST_SANDBOX_RETURN_RATE = float(env_str("BALADIYA_POST_SANDBOX_RETURN_RATE", "0.1"))
 
 TASKS = {
     "default": {

@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.accounts import roles
-from baladiya.accounts.models import Citizen, LoginAttempt, User
+from baladiya.accounts.models import Citizen, LoginAttempt, OtpCode, User
 from baladiya.core import audit
 from baladiya.core.admin import AuditedAdmin, ReadOnlyAdmin
 from baladiya.core.text import normalize_arabic
@@ -175,3 +175,14 @@ class LoginAttemptAdmin(ReadOnlyAdmin):
     list_filter = ("succeeded", ("at", admin.DateFieldListFilter))
     search_fields = ("=username", "=ip")
     date_hierarchy = "at"
+
+
+@admin.register(OtpCode)
+class OtpCodeAdmin(ReadOnlyAdmin):
+    """Citizens' SMS login codes, for support ("I got no code"): never the code itself."""
+
+    list_display = ("created_at", "phone", "ip", "state", "attempts", "expires_at", "used_at")
+    list_filter = ("state", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=phone", "=ip")
+    date_hierarchy = "created_at"
+    exclude = ("code_hash",)

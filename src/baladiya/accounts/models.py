@@ -33,6 +33,17 @@ class User(AbstractUser):
         help_text=_("Limits a directorate officer to one agency's services."),
     )
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    # Citizen (portal) accounts: username = mobile in E.164, unusable password, no role; the
+    # citizen record is linked once the profile is complete (see accounts.services).
+    citizen = models.OneToOneField(
+        "accounts.Citizen",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="account",
+        verbose_name=_("citizen record"),
+        help_text=_("Set for citizen portal accounts once their profile is complete."),
+    )
 
     class Meta:
         verbose_name = _("staff member")
@@ -98,3 +109,48 @@ class LoginAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}@{self.ip} {self.at:%Y-%m-%d %H:%M}"
+
+
+class OtpCode(BaseModel):
+    """A one-time login code sent by SMS. Only an HMAC of the code is stored (see `otp.py`)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        USED = "used", _("Used")
+        SUPERSEDED = "superseded", _("Replaced by a newer code")
+        EXHAUSTED = "exhausted", _("Too many wrong attempts")
+
+    phone = models.CharField(_("mobile"), max_length=16)
+    ip = models.CharField(max_length=45)
+    code_hash = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [
+            models.Index(fields=["phone", "created_at"]),
+            models.Index(fields=["ip", "created_at"]),
+            models.Index(fields=["phone", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.state} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateHit(models.Model):
+    """One counted event for a database-backed rate limit (shared by every worker process):
+    a wrong one-time code per address, a failed status lookup per address or reference..."""
+
+    scope = models.CharField(max_length=20)
+    key = models.CharField(max_length=150)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} {self.at:%Y-%m-%d %H:%M}"

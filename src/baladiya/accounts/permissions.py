@@ -10,7 +10,7 @@ from baladiya.accounts import roles
 from baladiya.core.errors import NotAllowed
 
 if TYPE_CHECKING:
-    from baladiya.accounts.models import User
+    from baladiya.accounts.models import Citizen, User
     from baladiya.applications.models import Application
     from baladiya.applications.workflow import Transition
     from baladiya.centers.models import Center
@@ -45,7 +45,38 @@ def require_center(user: Any, center: Center | None) -> User:
     return staff
 
 
+def is_citizen_account(user: Any) -> bool:
+    """A citizen portal account: logged in with a one-time code; no role, no admin flag and
+    no password, so no staff screen or service accepts it (they all check roles)."""
+    account = _staff(user)
+    if account is None or not account.is_active:
+        return False
+    return not (
+        account.is_staff
+        or account.is_superuser
+        or account.has_usable_password()
+        or account.role_codes()
+    )
+
+
+def citizen_of(user: Any) -> Citizen | None:
+    """The citizen record of a citizen account (None: staff, anonymous, profile incomplete)."""
+    if not is_citizen_account(user):
+        return None
+    citizen: Citizen | None = user.citizen
+    return citizen
+
+
 def can_view_application(user: Any, app: Application) -> bool:
+    """Staff by role and center (`staff_can_view_application`); a citizen only their own."""
+    if staff_can_view_application(user, app):
+        return True
+    citizen = citizen_of(user)
+    return citizen is not None and citizen.pk == app.applicant_id
+
+
+def staff_can_view_application(user: Any, app: Application) -> bool:
+    """The staff rule alone: staff screens use this, so a citizen account never gets in."""
     staff = _staff(user)
     if staff is None:
         return False

@@ -15,6 +15,7 @@ SUPERVISOR = "supervisor"
 OFFICER = "officer"
 ADMIN = "admin"
 AUDITOR = "auditor"
+FINANCE = "finance"  # reconciles gateway settlement files (online payments)
 
 ROLE_LABELS = {
     CLERK: _("Clerk"),
@@ -23,6 +24,7 @@ ROLE_LABELS = {
     OFFICER: _("Directorate officer"),
     ADMIN: _("Administrator"),
     AUDITOR: _("Auditor"),
+    FINANCE: _("Finance officer"),
 }
 ALL_ROLES = tuple(ROLE_LABELS)
 CENTER_BOUND_ROLES = frozenset({CLERK, CASHIER})

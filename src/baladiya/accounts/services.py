@@ -225,6 +225,7 @@ def complete_profile(
             )
         )
     user.citizen = citizen
+    user.full_name = citizen.full_name[:150]
     return citizen
 
 
@@ -256,6 +257,7 @@ def _link_or_create(user: User, number: str, names: dict[str, Any]) -> Citizen |
                 return None
             action = "citizen.profile_created"
         account.citizen = citizen
-        account.save(update_fields=["citizen"])
+        account.full_name = citizen.full_name[:150]  # staff see a name in the history
+        account.save(update_fields=["citizen", "full_name"])
         audit.record(action, actor=account, obj=citizen, national_number=number)
     return citizen

@@ -340,12 +340,18 @@ def counts_by_center(
     return list(rows)
 
 
+# What the back office fulfils: back-office services, and online applications of any service
+# (counter applications of counter-approval services stay at the counter).
+BACK_OFFICE_WORK = Q(service__approval=Service.Approval.BACK_OFFICE) | Q(channel=Channel.ONLINE)
+
+
 def back_office_queue(user: User) -> QuerySet[Application]:
-    """Paid and in-review applications of back-office services (the officer's agency if set),
-    oldest first."""
+    """Paid, in-review and approved (to be issued) applications the back office fulfils (the
+    officer's agency if set), oldest first. Once issued, a document leaves this queue: to its
+    pickup center's queue, or to the dispatch list for the post."""
     qs = Application.objects.select_related("service", "applicant", "center").filter(
-        service__approval=Service.Approval.BACK_OFFICE,
-        status__in=[Status.PAID, Status.IN_REVIEW],
+        BACK_OFFICE_WORK,
+        status__in=[Status.PAID, Status.IN_REVIEW, Status.APPROVED],
     )
     if not user.has_role(roles.ADMIN) and user.agency_id is not None:
         qs = qs.filter(service__agency_id=user.agency_id)

@@ -339,6 +339,10 @@ def _button_for(t: Transition, app: Application, receipts: list[Any]) -> list[Ac
         return [
             ActionButton(t.name, label, "link", reverse("delivery:handover", args=[app.reference]))
         ]
+    if t.name == "dispatch":  # a POST form, like "issue"
+        return [
+            ActionButton(t.name, label, "issue", reverse("delivery:dispatch", args=[app.reference]))
+        ]
     if t.name == "resubmit":
         return [
             ActionButton(
@@ -352,7 +356,7 @@ def _button_for(t: Transition, app: Application, receipts: list[Any]) -> list[Ac
             )
             for r in receipts
         ]
-    return []  # route_to_pickup: a system step right after issuing
+    return []  # route_to_pickup (right after issuing), deliver, return_to_sender: system steps
 
 
 @staff_view
@@ -374,6 +378,7 @@ def detail(request: HttpRequest, user: User, reference: str) -> HttpResponse:
     ]
     receipts = list(app.receipts.prefetch_related("refunds").order_by("issued_at"))
     document = _document_of(app)
+    may_revoke = document is not None and _may_revoke(user, document)
     statuses = {value: str(label) for value, label in Status.choices}
     return render(
         request,
@@ -394,6 +399,8 @@ def detail(request: HttpRequest, user: User, reference: str) -> HttpResponse:
             ],
             "receipts": receipts,
             "document": document,
+            "shipment": _shipment_of(app),
+            "may_revoke": may_revoke,
             "overdue": app.status in OPEN_STATES and app.sla_due < today,
             "days_late": (today - app.sla_due).days,
             "buttons": _buttons(user, app, receipts),
@@ -406,6 +413,18 @@ def _step_label(action: str) -> str:
         return _("Submit")
     t = TRANSITIONS.get(action)
     return str(t.label) if t else action
+
+
+def _may_revoke(user: User, document: Any) -> bool:
+    from baladiya.documents.services import can_revoke
+
+    return can_revoke(user, document)
+
+
+def _shipment_of(app: Application) -> Any:
+    from baladiya.delivery.post.models import Shipment
+
+    return Shipment.objects.filter(application=app).prefetch_related("events").first()
 
 
 def _document_of(app: Application) -> Any:
@@ -546,13 +565,14 @@ def back_office(request: HttpRequest, user: User) -> HttpResponse:
     require_role(user, roles.OFFICER, roles.ADMIN)
     today = timezone.localdate()
     page = _page(request, services.back_office_queue(user))
-    start = transition("start_review")
+    start, issue = transition("start_review"), transition("issue")
     rows = [
         {
             "app": app,
             "name": app.service.name(_language()),
             "overdue": app.sla_due < today,
             "may_start": app.status == Status.PAID and may_take(user, app, start),
+            "may_issue": app.status == Status.APPROVED and may_take(user, app, issue),
         }
         for app in page.object_list
     ]

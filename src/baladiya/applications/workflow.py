@@ -5,9 +5,24 @@
         │                                        └──reject──> rejected
         └──cancel──> cancelled     (also from returned; from paid only with a refund)
     issued ──route_to_pickup──> ready_for_pickup ──hand_over──> handed_over
+      │                              ^
+      └──dispatch──> dispatched ─────┴─return_to_sender   (the post could not deliver)
+                         └──deliver──> delivered
+
+Who takes each step (besides the roles below, `accounts.permissions` checks center and agency):
+counter applications of counter-approval services are reviewed, issued and dispatched at
+their center (clerks); back-office services and every online application (channel `online`,
+center C00) are fulfilled by the back office (officers of the service's agency). `deliver`
+and `return_to_sender` have no role: only the postal service's verified callback takes them
+(`delivery.post.services.handle_postal_event`). A returned document waits at a center
+(`delivery.post.services.return_center`): the pickup center on the application, else the
+center serving the address's neighbourhood, else the issuing center, else the first center
+that accepts pickups.
 
 Side effects live in the service functions that take each transition
-(`applications.services`, `payments.services`, `documents.services`, `delivery.services`).
+(`applications.services`, `payments.services`, `documents.services`, `delivery.services`,
+`delivery.post.services`); every one goes through `applications.services.move()` (history,
+audit, SMS to the applicant).
 """
 
 from __future__ import annotations
@@ -32,6 +47,8 @@ class Status(models.TextChoices):
     ISSUED = "issued", _("Issued")
     READY_FOR_PICKUP = "ready_for_pickup", _("Ready for pickup")
     HANDED_OVER = "handed_over", _("Handed over")
+    DISPATCHED = "dispatched", _("Sent by post")
+    DELIVERED = "delivered", _("Delivered by post")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -82,6 +99,16 @@ TRANSITIONS: dict[str, Transition] = {
             _("Send to pickup"),
         ),
         _t("hand_over", {S.READY_FOR_PICKUP}, S.HANDED_OVER, {R.CLERK}, _("Hand over")),
+        _t("dispatch", {S.ISSUED}, S.DISPATCHED, {R.CLERK, R.OFFICER}, _("Send by post")),
+        # System events from the postal service: no user may take them.
+        _t("deliver", {S.DISPATCHED}, S.DELIVERED, set(), _("Delivered by the post")),
+        _t(
+            "return_to_sender",
+            {S.DISPATCHED},
+            S.READY_FOR_PICKUP,
+            set(),
+            _("Returned by the post"),
+        ),
         _t(
             "cancel",
             {S.SUBMITTED, S.RETURNED},
@@ -100,7 +127,10 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 OPEN_STATES = frozenset({S.SUBMITTED, S.PAID, S.IN_REVIEW, S.APPROVED, S.RETURNED, S.ISSUED})
-FINAL_STATES = frozenset({S.HANDED_OVER, S.CANCELLED, S.REJECTED})
+FINAL_STATES = frozenset({S.HANDED_OVER, S.DELIVERED, S.CANCELLED, S.REJECTED})
+# Steps of the fulfilment that the back office takes for online applications.
+FULFILMENT_STEPS = frozenset({"start_review", "approve", "return", "reject", "issue", "dispatch"})
+SYSTEM_TRANSITIONS = frozenset(t.name for t in TRANSITIONS.values() if not t.roles)
 
 
 def transition(name: str) -> Transition:

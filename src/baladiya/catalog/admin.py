@@ -137,6 +137,7 @@ class ServiceAdmin(AuditedAdmin):
                     "document_title_ar",
                     "document_title_en",
                     "validity_days",
+                    "citizen_download",
                 )
             },
         ),

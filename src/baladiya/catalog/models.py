@@ -54,6 +54,11 @@ class Service(BaseModel):
     document_title_ar = models.CharField(_("document title (Arabic)"), max_length=200)
     document_title_en = models.CharField(_("document title (English)"), max_length=200)
     validity_days = models.PositiveSmallIntegerField(_("document valid for (days)"), default=90)
+    citizen_download = models.BooleanField(
+        _("citizens may download the signed document"),
+        default=False,
+        help_text=_("The electronic center offers the signed PDF to the applicant."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

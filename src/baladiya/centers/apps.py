@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CentersConfig(AppConfig):
     name = "baladiya.centers"
     label = "centers"
-    verbose_name = "Centers"
+    verbose_name = _("Centers")

@@ -21,12 +21,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each role to the screen it works from; the public sees verification and centers."""
+    """Send each role to the screen it works from; the public and citizens to the portal."""
     from django.shortcuts import redirect
 
     user = request.user
     if not user.is_authenticated:
-        return render(request, "core/public_home.html")
+        return redirect("portal:home")
     codes = user.role_codes()  # type: ignore[union-attr]
     for role, target in (
         ("clerk", "applications:counter"),
@@ -38,4 +38,4 @@ def home(request: HttpRequest) -> HttpResponse:
     ):
         if role in codes:
             return redirect(target)
-    return render(request, "core/public_home.html")
+    return redirect("portal:home")

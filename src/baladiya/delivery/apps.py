@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DeliveryConfig(AppConfig):
     name = "baladiya.delivery"
     label = "delivery"
-    verbose_name = "Delivery"
+    verbose_name = _("Delivery")

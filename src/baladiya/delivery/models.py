@@ -28,3 +28,10 @@ class Handover(BaseModel):
     id_kind = models.CharField(_("ID shown"), max_length=16, choices=IdKind.choices)
     id_number = models.CharField(_("ID number"), max_length=40)
     is_applicant = models.BooleanField(_("recipient is the applicant"), default=True)
+
+
+# The post's models live with their services in `delivery.post`; imported here so Django
+# registers them with this app.
+from baladiya.delivery.post.models import SandboxParcel, Shipment, ShipmentEvent  # noqa: E402
+
+__all__ = ["Handover", "IdKind", "SandboxParcel", "Shipment", "ShipmentEvent"]

@@ -13,7 +13,7 @@ class SigningKey(BaseModel):
 
     key_id = models.CharField(max_length=40, unique=True)
     node = models.CharField(max_length=16, default="central")
-    public_key = models.CharField(max_length=64, help_text="raw public key, base64url")
+    public_key = models.CharField(max_length=64, help_text=_("raw public key, base64url"))
     valid_from = models.DateTimeField()
     valid_to = models.DateTimeField(null=True, blank=True, help_text=_("end of signing use"))
     active = models.BooleanField(default=True, help_text=_("used to sign new documents"))
@@ -47,7 +47,7 @@ class IssuedDocument(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     key = models.ForeignKey(SigningKey, on_delete=models.PROTECT, related_name="documents")
-    payload = models.TextField(help_text="the signed QR payload")
+    payload = models.TextField(help_text=_("the signed QR payload"))
     pdf = models.BinaryField()
     pdf_sha256 = models.CharField(max_length=64)
     state = models.CharField(max_length=8, choices=State.choices, default=State.VALID)

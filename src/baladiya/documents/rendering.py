@@ -1,6 +1,19 @@
-"""Typst rendering: one compiler per template per process (fonts loaded once, ~2–4 ms/doc).
+"""Typst rendering: one compiler per template per process, data passed as a JSON file.
 
-Data goes in through `sys.inputs` as JSON, never by building Typst source from user text.
+Speed (see docs/decisions/0005-document-throughput.md):
+
+- A `typst.Compiler` is kept per template and process: fonts are loaded once, and Typst's
+  memoisation cache (comemo) lives in the compiler, so whatever did not change since the
+  previous document (frame, headings, fixed wording, labels) is not laid out again.
+- The data reaches the template as a virtual file `data.json` (typst-py's dict input), read
+  with `json("data.json")`. Not through `sys.inputs`: those are part of Typst's standard
+  library, and a new library value invalidates the whole cache, so every compile re-shaped
+  every Arabic word (~2x slower). A file is only a dependency of what actually reads it.
+- Templates keep per-document values out of `set page(...)`/`set document(...)` at the top
+  (a set rule is part of the style of everything after it, so a changing value there also
+  defeats the cache); see certificate.typ.
+
+Data is still never spliced into Typst source: the template reads a JSON file.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ import fontpkg_amiri
 import typst
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "typst"
+DATA_FILE = "data.json"  # the name templates read their data from
 _compilers: dict[str, typst.Compiler] = {}
 _lock = threading.Lock()
 
@@ -24,32 +38,35 @@ def template_exists(name: str) -> bool:
 
 
 def _compiler(name: str) -> typst.Compiler:
-    with _lock:
-        compiler = _compilers.get(name)
-        if compiler is None:
-            if not template_exists(name):
-                raise FileNotFoundError(name)
-            compiler = typst.Compiler(
-                str(TEMPLATE_DIR / name),
-                root=str(TEMPLATE_DIR),
-                font_paths=[str(fontpkg_amiri.ROOT)],
-                ignore_system_fonts=True,
-            )
-            _compilers[name] = compiler
-        return compiler
+    compiler = _compilers.get(name)
+    if compiler is None:
+        compiler = typst.Compiler(
+            root=str(TEMPLATE_DIR),
+            font_paths=[str(fontpkg_amiri.ROOT)],
+            ignore_system_fonts=True,
+        )
+        _compilers[name] = compiler
+    return compiler
 
 
 def render_pdf(template: str, data: dict[str, Any], timestamp: dt.datetime | None = None) -> bytes:
-    """Render `template` with `data` (available in Typst as `json(bytes(sys.inputs.data))`).
+    """Render `template` with `data` (available in Typst as `json("data.json")`).
 
     `timestamp` fixes the PDF creation date (and Typst's `datetime.today()`): the same data
     and timestamp give byte-identical output.
     """
-    compiler = _compiler(template)
+    if not template_exists(template):
+        raise FileNotFoundError(template)
+    files = {
+        # The template is read from disk on each compile (it may be edited while running;
+        # Typst re-parses only when the bytes changed).
+        "main": TEMPLATE_DIR / template,
+        DATA_FILE: json.dumps(data, ensure_ascii=False).encode("utf-8"),
+    }
     with _lock:  # a compiler is not safe to share between threads mid-compile
-        result = compiler.compile(
+        result = _compiler(template).compile(
+            input=files,
             format="pdf",
-            sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
             timestamp=timestamp.replace(microsecond=0) if timestamp else None,
         )
     assert isinstance(result, bytes)

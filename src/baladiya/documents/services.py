@@ -165,7 +165,7 @@ def _sign_and_render(
         "number": number,
         "payload": payload,
         "key_id": key_id,
-        "qr": wire.qr_svg(wire.verify_url(settings.PUBLIC_BASE_URL, number, payload)),
+        "qr": wire.qr_image(wire.verify_url(settings.PUBLIC_BASE_URL, number, payload)),
         "verify_base": f"{settings.PUBLIC_BASE_URL}/verify/",
     }
     pdf = _render(template, data, issued_at)

@@ -18,7 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from baladiya.accounts.permissions import can_view_application
+# Staff screens: the staff rule only (a citizen downloads through the portal, which also
+# checks that the service lets citizens download the signed document).
+from baladiya.accounts.permissions import staff_can_view_application as can_view_application
 from baladiya.applications.models import Application
 from baladiya.core.errors import DomainError, NotAllowed
 from baladiya.core.uploads import sniff

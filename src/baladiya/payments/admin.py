@@ -10,7 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from baladiya.core.admin import ReadOnlyAdmin
 from baladiya.core.money import format_pounds
-from baladiya.payments.models import CashierSession, Receipt, Refund
+from baladiya.payments.models import (
+    CashierSession,
+    GatewayWebhook,
+    PaymentIntent,
+    Receipt,
+    Refund,
+    SettlementImport,
+)
 
 
 def _pounds(piastres: int | None) -> str:
@@ -100,3 +107,39 @@ class CashierSessionAdmin(ReadOnlyAdmin):
     @admin.display(description=_("over (+) / short (-)"), ordering="over_short")
     def over_short_pounds(self, session: CashierSession) -> str:
         return _pounds(session.over_short)
+
+
+@admin.register(PaymentIntent)
+class PaymentIntentAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "application",
+        "gateway",
+        "gateway_payment_id",
+        "status",
+        "amount_pounds",
+        "receipt",
+        "refund_due",
+    )
+    list_filter = ("gateway", "status")
+    list_select_related = ("application", "receipt")
+    search_fields = ("=application__reference", "=gateway_payment_id", "=receipt__number")
+    exclude = ("idempotency_key",)
+
+    @admin.display(description=_("amount (SYP)"), ordering="amount")
+    def amount_pounds(self, intent: PaymentIntent) -> str:
+        return _pounds(intent.amount)
+
+
+@admin.register(GatewayWebhook)
+class GatewayWebhookAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "gateway", "event_id", "kind", "payment_id", "outcome")
+    list_filter = ("gateway", "kind", "outcome")
+    search_fields = ("=event_id", "=payment_id")
+
+
+@admin.register(SettlementImport)
+class SettlementImportAdmin(ReadOnlyAdmin):
+    list_display = ("day", "gateway", "source", "line_count", "imported_by", "created_at")
+    list_filter = ("gateway", "source")
+    date_hierarchy = "day"

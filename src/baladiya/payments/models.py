@@ -134,9 +134,19 @@ class Refund(BaseModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    # The gateway's refund id, `<gateway>:<id>`, for an electronic refund.
+    external_ref = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-issued_at"]
+        constraints = [
+            # A refund notified twice by the gateway is recorded once.
+            models.UniqueConstraint(
+                fields=["external_ref"],
+                condition=models.Q(method="gateway") & ~models.Q(external_ref=""),
+                name="one_refund_per_gateway_ref",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -145,3 +155,195 @@ class Refund(BaseModel):
         if not self._state.adding:
             raise ValueError("Refunds are immutable.")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- online payment (our side)
+
+
+class IntentStatus(models.TextChoices):
+    CREATED = "created", _("Created")
+    PENDING = "pending", _("Waiting for the payment")
+    SUCCEEDED = "succeeded", _("Paid")
+    DECLINED = "declined", _("Declined")
+    ABANDONED = "abandoned", _("Abandoned")
+    EXPIRED = "expired", _("Expired")
+    REFUNDED = "refunded", _("Refunded")
+
+
+OPEN_INTENT_STATES = (IntentStatus.CREATED, IntentStatus.PENDING)
+
+
+class PaymentIntent(BaseModel):
+    """One attempt to pay an application through a gateway (see payments/gateways).
+
+    created → pending → succeeded / declined / abandoned / expired; succeeded → refunded.
+    A success reported by the gateway wins over any other state (money taken is receipted).
+    """
+
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.PROTECT, related_name="payment_intents"
+    )
+    amount = models.PositiveBigIntegerField(_("amount (piastres)"))
+    currency = models.CharField(max_length=3, default="SYP")
+    gateway = models.CharField(_("gateway"), max_length=20)
+    gateway_payment_id = models.CharField(max_length=80, blank=True)
+    status = models.CharField(
+        max_length=12, choices=IntentStatus.choices, default=IntentStatus.CREATED, db_index=True
+    )
+    redirect_url = models.TextField(blank=True)
+    return_url = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    receipt = models.OneToOneField(
+        Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_intent"
+    )
+    # Set when money arrived that cannot pay the application (cancelled meanwhile, paid by
+    # another receipt, wrong amount): the receipt is then refunded automatically.
+    refund_due = models.CharField(max_length=250, blank=True)
+    error = models.CharField(max_length=250, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("online payment")
+        verbose_name_plural = _("online payments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_payment_id"],
+                condition=~models.Q(gateway_payment_id=""),
+                name="one_intent_per_gateway_payment",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.gateway_payment_id or self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INTENT_STATES
+
+    @property
+    def status_label(self) -> str:
+        return str(IntentStatus(self.status).label)
+
+
+class GatewayWebhook(BaseModel):
+    """Every verified gateway notification, once: the unique (gateway, event id) makes a
+    replayed or duplicated webhook a no-op."""
+
+    gateway = models.CharField(max_length=20)
+    event_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=40)
+    payment_id = models.CharField(max_length=80)
+    intent = models.ForeignKey(
+        PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="webhooks"
+    )
+    outcome = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="one_webhook_per_event")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.event_id} {self.kind}"
+
+
+class SettlementImport(BaseModel):
+    """A gateway's daily settlement file as imported (the latest import of a day counts)."""
+
+    gateway = models.CharField(_("gateway"), max_length=20)
+    day = models.DateField(_("day"), db_index=True)
+    source = models.CharField(max_length=10)  # "fetched" from the gateway or "uploaded"
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sha256 = models.CharField(max_length=64)
+    content = models.TextField()
+    line_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("settlement file")
+        verbose_name_plural = _("settlement files")
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.day}"
+
+
+class SettlementLine(BaseModel):
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+
+    settlement = models.ForeignKey(SettlementImport, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    transaction_id = models.CharField(max_length=80)  # the payment's or the refund's id
+    payment_id = models.CharField(max_length=80)
+    merchant_ref = models.CharField(max_length=80, blank=True)
+    amount = models.PositiveBigIntegerField()
+    occurred_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "transaction_id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.transaction_id} {self.amount}"
+
+
+# ---------------------------------------------------------------- the sandbox gateway's own books
+# These rows play the part of the gateway's database: our code never reads them except through
+# the gateway interface (`payments.gateways.sandbox.SandboxGateway`).
+
+
+class SandboxPayment(BaseModel):
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the payer")
+        SUCCEEDED = "succeeded", _("Paid")
+        DECLINED = "declined", _("Declined")
+        ABANDONED = "abandoned", _("Abandoned")
+        EXPIRED = "expired", _("Expired")
+
+    payment_id = models.CharField(max_length=40, unique=True)
+    merchant_ref = models.CharField(max_length=80, db_index=True)
+    amount = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="SYP")
+    description = models.CharField(max_length=250, blank=True)
+    return_url = models.TextField()
+    notify_url = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    expires_at = models.DateTimeField()
+    captured_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} ({self.state})"
+
+
+class SandboxRefund(BaseModel):
+    refund_id = models.CharField(max_length=40, unique=True)
+    payment = models.ForeignKey(SandboxPayment, on_delete=models.PROTECT, related_name="refunds")
+    merchant_ref = models.CharField(max_length=80, blank=True)
+    amount = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "merchant_ref"],
+                condition=~models.Q(merchant_ref=""),
+                name="sandbox_one_refund_per_merchant_ref",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} {self.amount}"

@@ -9,8 +9,12 @@ for a center and a business day, where, term by term,
     cash counted            Σ over the day's closed drawers of (counted − float − over/short)
                             (read from what was stored when each drawer was counted), plus the
                             cash held in drawers still open (their receipts − refunds so far);
-    gateway settlements     gateway receipts − gateway refunds of that day (until the
-                            settlement files of the online-payment issue exist).
+    gateway settlements     what the gateways' imported settlement files of that day say
+                            this center's electronic money was (matched by transaction id,
+                            plus money in the files that no receipt records, attributed to
+                            the center through the payment's intent); for a gateway whose
+                            file is not imported yet, our own electronic receipts − refunds
+                            ("awaiting settlement"). See `payments.gateways.settlement`.
 
 The two sides are computed from different records, so a cash receipt outside a drawer, a
 receipt added to a closed drawer, or a drawer whose stored count disagrees with its receipts
@@ -26,6 +30,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from baladiya.payments.gateways.settlement import GatewayDay, gateway_day
 from baladiya.payments.models import CashierSession, PaymentMethod, Receipt, Refund
 
 if TYPE_CHECKING:
@@ -86,6 +91,7 @@ class Reconciliation:
     refunds: list[MethodTotal]
     sessions: list[SessionLine]
     by_hour: list[HourBar] = field(default_factory=list)
+    gateway: GatewayDay | None = None
 
     # ------------------------------------------------ the receipts side
     @property
@@ -135,7 +141,14 @@ class Reconciliation:
 
     @property
     def gateway_settlements(self) -> int:
+        if self.gateway is not None:
+            return self.gateway.total
         return _amount(self.receipts, GATEWAY) - _amount(self.refunds, GATEWAY)
+
+    @property
+    def gateway_awaiting(self) -> int:
+        """The part of the gateway settlements no imported settlement file covers yet."""
+        return self.gateway.awaiting if self.gateway is not None else self.gateway_settlements
 
     @property
     def accounted(self) -> int:
@@ -217,6 +230,7 @@ def daily_reconciliation(center: Center, day: dt.date) -> Reconciliation:
         refunds=_by_method(list(refunds.values("method").annotate(n=Count("id"), s=Sum("amount")))),
         sessions=lines,
         by_hour=_by_hour(receipts.values_list("issued_at", "amount")),
+        gateway=gateway_day(center, day),
     )
 
 

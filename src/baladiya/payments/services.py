@@ -32,7 +32,14 @@ from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed
 from baladiya.core.money import format_pounds
 from baladiya.core.numbering import next_reference
-from baladiya.payments.models import CashierSession, PaymentMethod, Receipt, Refund
+from baladiya.payments.models import (
+    CashierSession,
+    IntentStatus,
+    PaymentIntent,
+    PaymentMethod,
+    Receipt,
+    Refund,
+)
 
 if TYPE_CHECKING:
     from baladiya.accounts.models import User
@@ -348,15 +355,48 @@ def record_cash_payment(
     return receipt
 
 
-def record_gateway_payment(app: Application, amount: int, external_ref: str) -> Receipt:
+def record_gateway_payment(
+    app: Application, amount: int, external_ref: str, *, paid_at: dt.datetime | None = None
+) -> Receipt:
     """Record a verified electronic payment (system actor, no drawer) and `pay` the application.
 
-    Idempotent on `external_ref`: a replayed gateway notification returns the first receipt.
-    The amount must be the application's fee.
+    Idempotent on `external_ref` (`<gateway>:<transaction id>`): a replayed gateway
+    notification returns the first receipt. The amount must be the application's fee. The
+    receipt counts on the day the gateway took the money (`paid_at`, default now): the day
+    the gateway's settlement file lists it.
     """
+    return _gateway_receipt(app, amount, external_ref, paid_at=paid_at, apply=True)
+
+
+def record_unapplied_gateway_payment(
+    app: Application,
+    amount: int,
+    external_ref: str,
+    reason: str,
+    *,
+    paid_at: dt.datetime | None = None,
+) -> Receipt:
+    """Receipt money a gateway took for `app` that cannot pay it (the application was
+    cancelled or paid meanwhile, or the amount is wrong). The application is not touched;
+    the caller refunds the receipt (`refund_unapplied_gateway_receipt`). Money taken is
+    always receipted, so the day's money still reconciles with the settlement file."""
+    return _gateway_receipt(app, amount, external_ref, paid_at=paid_at, apply=False, note=reason)
+
+
+def _gateway_receipt(
+    app: Application,
+    amount: int,
+    external_ref: str,
+    *,
+    paid_at: dt.datetime | None,
+    apply: bool,
+    note: str = "",
+) -> Receipt:
     ref = external_ref.strip()
     if not ref or len(ref) > MAX_KEY:
         raise DomainError(_("A gateway payment needs its transaction reference."))
+    if amount <= 0:
+        raise DomainError(_("A payment must be more than zero."))
 
     def replay() -> Receipt | None:
         found = Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first()
@@ -368,13 +408,15 @@ def record_gateway_payment(app: Application, amount: int, external_ref: str) -> 
         locked = _lock_application(app)
         if done := replay():
             return done
-        if amount != locked.fee_amount:
-            raise DomainError(
-                _("The amount paid (%(paid)s) is not the fee (%(fee)s).")
-                % {"paid": format_pounds(amount), "fee": format_pounds(locked.fee_amount)}
-            )
-        _refuse_second_payment(locked)
+        if apply:
+            if amount != locked.fee_amount:
+                raise DomainError(
+                    _("The amount paid (%(paid)s) is not the fee (%(fee)s).")
+                    % {"paid": format_pounds(amount), "fee": format_pounds(locked.fee_amount)}
+                )
+            _refuse_second_payment(locked)
         now = timezone.now()
+        taken = min(paid_at, now) if paid_at is not None else now
         try:
             with transaction.atomic():
                 receipt = Receipt.objects.create(
@@ -387,15 +429,16 @@ def record_gateway_payment(app: Application, amount: int, external_ref: str) -> 
                     payer_name=locked.applicant.full_name[:200],
                     description=_description(locked),
                     issued_at=now,
-                    business_date=timezone.localdate(now),
+                    business_date=timezone.localdate(taken),
                     issued_by=None,
                     external_ref=ref,
                 )
         except IntegrityError:
             raise Conflict(_("This gateway transaction was already recorded.")) from None
-        applications.move(
-            app, "pay", None, check_permission=False, receipt=receipt.number, amount=amount
-        )
+        if apply:
+            applications.move(
+                app, "pay", None, check_permission=False, receipt=receipt.number, amount=amount
+            )
         audit.record(
             "payments.receipt_issued",
             actor=None,
@@ -406,6 +449,8 @@ def record_gateway_payment(app: Application, amount: int, external_ref: str) -> 
             amount=amount,
             reference=locked.reference,
             external_ref=ref,
+            applied=apply,
+            note=note,
         )
     return receipt
 
@@ -455,44 +500,141 @@ def refund_receipt(
             return done
         staff, session = _refund_authority(actor, locked)
         _require_refundable_application(locked)
-        left = locked.amount - refunded_amount(locked)
-        if left <= 0:
-            raise DomainError(_("This receipt has already been refunded in full."))
-        value = left if amount is None else amount
-        if value <= 0:
-            raise DomainError(_("The refund amount must be more than zero."))
-        if value > left:
-            raise DomainError(
-                _("You cannot refund more than what is left on this receipt (%(left)s).")
-                % {"left": format_pounds(left)}
-            )
-        now = timezone.now()
-        refund = Refund.objects.create(
-            number=next_reference(locked.center.code, REFUND_KIND),
-            receipt=locked,
-            center=locked.center,
-            session=session,
-            method=locked.method,
-            amount=value,
-            reason=reason,
-            issued_at=now,
-            business_date=session.business_date if session else timezone.localdate(now),
-            issued_by=staff,
-            idempotency_key=key,
-        )
-        audit.record(
-            "payments.refunded",
-            actor=staff,
-            obj=refund,
-            center=locked.center.code,
-            number=refund.number,
-            receipt=locked.number,
-            method=refund.method,
-            amount=value,
-            reason=reason,
-            session=str(session.pk) if session else "",
+        refund = _write_refund(
+            locked, _refund_value(locked, amount), reason, staff=staff, session=session, key=key
         )
     return refund
+
+
+def _refund_value(receipt: Receipt, amount: int | None) -> int:
+    left = receipt.amount - refunded_amount(receipt)
+    if left <= 0:
+        raise DomainError(_("This receipt has already been refunded in full."))
+    value = left if amount is None else amount
+    if value <= 0:
+        raise DomainError(_("The refund amount must be more than zero."))
+    if value > left:
+        raise DomainError(
+            _("You cannot refund more than what is left on this receipt (%(left)s).")
+            % {"left": format_pounds(left)}
+        )
+    return value
+
+
+def _write_refund(
+    locked: Receipt,
+    value: int,
+    reason: str,
+    *,
+    staff: User | None,
+    session: CashierSession | None,
+    key: str | None,
+    external_ref: str = "",
+) -> Refund:
+    """The refund row, its number and audit event, inside the caller's transaction (the
+    receipt row locked). An electronic refund goes back through the gateway first, with the
+    refund number as its idempotency reference: if the gateway refuses or cannot be reached,
+    the transaction rolls back and nothing is recorded (the number is given back)."""
+    now = timezone.now()
+    number = next_reference(locked.center.code, REFUND_KIND)
+    ref = external_ref
+    if locked.method == PaymentMethod.GATEWAY and not ref:
+        ref = _refund_at_gateway(locked, value, number)
+    refund = Refund.objects.create(
+        number=number,
+        receipt=locked,
+        center=locked.center,
+        session=session,
+        method=locked.method,
+        amount=value,
+        reason=reason[:250],
+        issued_at=now,
+        business_date=session.business_date if session else timezone.localdate(now),
+        issued_by=staff,
+        idempotency_key=key,
+        external_ref=ref,
+    )
+    if locked.method == PaymentMethod.GATEWAY and refunded_amount(locked) >= locked.amount:
+        PaymentIntent.objects.filter(receipt=locked, status=IntentStatus.SUCCEEDED).update(
+            status=IntentStatus.REFUNDED, updated_at=now
+        )
+    audit.record(
+        "payments.refunded",
+        actor=staff,
+        obj=refund,
+        center=locked.center.code,
+        number=refund.number,
+        receipt=locked.number,
+        method=refund.method,
+        amount=value,
+        reason=reason,
+        session=str(session.pk) if session else "",
+        external_ref=ref,
+    )
+    return refund
+
+
+def _refund_at_gateway(receipt: Receipt, amount: int, number: str) -> str:
+    """Ask the receipt's gateway to give `amount` back; return the refund's external ref."""
+    from baladiya.payments.gateways.base import (
+        NotConfigured,
+        UnknownGateway,
+        external_ref,
+        split_external_ref,
+    )
+    from baladiya.payments.gateways.registry import get_gateway
+
+    parts = split_external_ref(receipt.external_ref)
+    if parts is None:
+        raise DomainError(
+            _("This electronic payment has no gateway reference: it cannot be refunded here.")
+        )
+    name, payment_id = parts
+    try:
+        gateway = get_gateway(name)
+    except UnknownGateway:
+        raise NotConfigured(
+            _("The payment channel of this receipt (%(name)s) is not set up on this server.")
+            % {"name": name}
+        ) from None
+    result = gateway.refund(payment_id, amount, number)
+    return external_ref(name, result.refund_id)
+
+
+def refund_unapplied_gateway_receipt(receipt: Receipt, reason: str, key: str) -> Refund | None:
+    """Give back, through the gateway, all that is left of a receipt whose money did not pay
+    its application (`record_unapplied_gateway_payment`). System actor; idempotent on `key`.
+    Returns None when nothing is left."""
+    if found := Refund.objects.filter(idempotency_key=key).first():
+        return found
+    with transaction.atomic():
+        locked = Receipt.objects.select_for_update().select_related("center").get(pk=receipt.pk)
+        if found := Refund.objects.filter(idempotency_key=key).first():
+            return found
+        if locked.method != PaymentMethod.GATEWAY:
+            raise DomainError(_("Only an electronic payment is refunded automatically."))
+        left = locked.amount - refunded_amount(locked)
+        if left <= 0:
+            return None
+        return _write_refund(locked, left, reason, staff=None, session=None, key=key)
+
+
+def record_gateway_refund(receipt: Receipt, amount: int, external_ref: str, reason: str) -> Refund:
+    """Record a refund the gateway made and told us about (its webhook), e.g. one its operator
+    made from the gateway's dashboard: the money left, so it is entered. Idempotent on
+    `external_ref`; the receipt row is locked, so a refund we are sending ourselves (and the
+    gateway notifies before our transaction ends) is found, not recorded twice."""
+    with transaction.atomic():
+        locked = Receipt.objects.select_for_update().select_related("center").get(pk=receipt.pk)
+        found = Refund.objects.filter(method=PaymentMethod.GATEWAY, external_ref=external_ref)
+        if done := found.first():
+            return done
+        if locked.method != PaymentMethod.GATEWAY:
+            raise DomainError(_("Only an electronic payment is refunded by its gateway."))
+        value = _refund_value(locked, amount)
+        return _write_refund(
+            locked, value, reason, staff=None, session=None, key=None, external_ref=external_ref
+        )
 
 
 def _refund_authority(actor: Any, receipt: Receipt) -> tuple[User, CashierSession | None]:
@@ -521,7 +663,7 @@ REFUNDABLE_STATES = frozenset({"rejected", "cancelled"})
 
 def _require_refundable_application(receipt: Receipt) -> None:
     app = receipt.application
-    if app is not None and app.status not in REFUNDABLE_STATES:
+    if app is not None and app.status not in REFUNDABLE_STATES and not _unapplied(receipt):
         raise DomainError(
             _(
                 "A fee is refunded only for a rejected or cancelled application. "
@@ -529,6 +671,15 @@ def _require_refundable_application(receipt: Receipt) -> None:
             ),
             code="not_refundable",
         )
+
+
+def _unapplied(receipt: Receipt) -> bool:
+    """An electronic payment that did not pay its application (it arrived after the
+    application was cancelled or paid otherwise): it may always be given back."""
+    return (
+        receipt.method == PaymentMethod.GATEWAY
+        and PaymentIntent.objects.filter(receipt=receipt).exclude(refund_due="").exists()
+    )
 
 
 def cancel_with_refund(app: Application, actor: User, reason: str) -> Refund:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from baladiya.payments import views
+from baladiya.payments.gateways import views as online
 
 app_name = "payments"
 urlpatterns = [
@@ -12,4 +13,11 @@ urlpatterns = [
     path("receipts/<str:number>/", views.receipt, name="receipt"),
     path("receipts/<str:number>/refund/", views.refund, name="refund"),
     path("reconciliation/", views.reconciliation, name="reconciliation"),
+    # online payment (payments/gateways)
+    path("online/return/", online.online_return, name="online_return"),
+    path("online/<str:reference>/start/", online.online_start, name="online_start"),
+    path("gateways/<slug:gateway>/webhook/", online.gateway_webhook, name="gateway_webhook"),
+    path("sandbox/pay/<str:payment_id>/", online.sandbox_pay, name="sandbox_pay"),
+    path("settlements/", online.settlements, name="settlements"),
+    path("online/intents/<uuid:pk>/refresh/", online.intent_refresh, name="intent_refresh"),
 ]

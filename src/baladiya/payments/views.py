@@ -35,6 +35,7 @@ from baladiya.payments.forms import (
     RefundForm,
     new_form_token,
 )
+from baladiya.payments.gateways.registry import gateway_choices
 from baladiya.payments.models import CashierSession, Receipt
 
 AWAITING_LIMIT = 50
@@ -237,6 +238,8 @@ def take_payment(request: HttpRequest, reference: str) -> HttpResponse:
             "receipt": app.receipts.order_by("issued_at").first(),
             "payable": app.status == Status.SUBMITTED,
             "token": new_form_token(),
+            "online_token": new_form_token(),
+            "online_gateways": gateway_choices(),
             "error": error,
         },
         status=status,

@@ -161,6 +161,20 @@ def test_receipts_and_document_are_linked(
     assert reverse("documents:pdf", args=["C03-D26-000001"]) in body
 
 
+def test_revoke_link_only_for_those_who_may_revoke(
+    login_as: LoginAs, clerk: User, supervisor: User, make_app: MakeApp
+) -> None:
+    from baladiya.documents.services import issue_document, revoke_document
+
+    app = make_app(status="approved")
+    doc = issue_document(app, clerk)
+    revoke_url = reverse("documents:revoke", args=[doc.number])
+    assert revoke_url in _page(login_as(supervisor), app).content.decode()
+    assert revoke_url not in _page(login_as(clerk), app).content.decode()
+    revoke_document(doc, supervisor, "خطأ في الاسم")
+    assert revoke_url not in _page(login_as(supervisor), app).content.decode()
+
+
 def test_attachment_download_is_permission_checked(
     login_as: LoginAs,
     clerk: User,

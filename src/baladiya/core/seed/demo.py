@@ -57,9 +57,11 @@ TARGETS: list[tuple[str, int]] = [
     (Status.RETURNED, 5),
     (Status.REJECTED, 4),
     (Status.ISSUED, 5),
-    (Status.READY_FOR_PICKUP, 20),
+    (Status.READY_FOR_PICKUP, 13),
     (Status.HANDED_OVER, 28),
     (Status.CANCELLED, 7),
+    (Status.DISPATCHED, 3),
+    (Status.DELIVERED, 4),
 ]
 
 
@@ -165,7 +167,8 @@ def generate_demo(
         citizen = rng.choice(citizens)
         target = rng.choices(states, weights)[0]
         clerk, cashier = clerks[center.pk], cashiers[center.pk]
-        mode = "post" if target == Status.ISSUED and "post" in service.delivery_modes else "pickup"
+        by_post = target in (Status.ISSUED, Status.DISPATCHED, Status.DELIVERED)
+        mode = "post" if by_post and "post" in service.delivery_modes else "pickup"
         if mode not in service.delivery_modes:
             mode = service.delivery_modes[0]
         pickup = center if mode == "pickup" else None
@@ -243,10 +246,35 @@ def _advance(
     if target == Status.APPROVED:
         return app.status
     issue_document(app, reviewer if reviewer.has_role(roles.OFFICER) else clerk)
-    if target in (Status.ISSUED, Status.READY_FOR_PICKUP) or app.status == Status.ISSUED:
+    if target in (Status.ISSUED, Status.READY_FOR_PICKUP):
         return app.status
+    if app.status == Status.ISSUED:  # by post
+        return _post(app, target, clerk) if target in _BY_POST else app.status
     holder = app.applicant
     hand_over(app, staff.pickup_clerk, holder.full_name, "national_id", holder.national_number)
+    return app.status
+
+
+_BY_POST = (Status.DISPATCHED, Status.DELIVERED)
+
+
+def _post(app: Application, target: str, clerk: User) -> str:
+    """Send by post (the issuing center's clerk); for `delivered`, the sandbox post office
+    delivers it, or one time in four brings it back to a center's pickup queue. The events are
+    taken directly (no callback through the outbox: the demo has no web server yet)."""
+    from baladiya.delivery.post import sandbox
+    from baladiya.delivery.post.models import SandboxParcel
+    from baladiya.delivery.post.services import dispatch, handle_postal_event
+
+    shipment = dispatch(app, clerk)
+    if target == Status.DISPATCHED:
+        return app.status
+    parcel = SandboxParcel.objects.get(tracking_number=shipment.tracking_number)
+    own = random.Random(app.reference)  # deterministic, and leaves the demo's sequence alone
+    outcome = "return" if own.random() < 0.25 else "deliver"
+    for event in sandbox.advance(parcel, outcome, notify=False, rng=own):
+        handle_postal_event(event)
+    app.refresh_from_db()
     return app.status
 
 

@@ -182,7 +182,7 @@ def test_same_input_renders_byte_identical_pdfs(issued: IssuedDocument) -> None:
         **issued.content,
         "payload": issued.payload,
         "key_id": issued.key.key_id,
-        "qr": wire.qr_svg(
+        "qr": wire.qr_image(
             wire.verify_url("https://baladiya.example", issued.number, issued.payload)
         ),
         "verify_base": "https://baladiya.example/verify/",

@@ -68,3 +68,51 @@ def reject(make_user: Callable[..., User]) -> Callable[[Application], Applicatio
         return apps.reject(app, chief, "الوثائق غير مكتملة")
 
     return run
+
+
+# ---------------------------------------------------------------- online payment
+
+
+@pytest.fixture(autouse=True)
+def online(settings: Any) -> Any:
+    """The sandbox gateway, its secret, and webhooks delivered through the test client."""
+    from baladiya.payments.tests.gateway_helpers import SECRET
+
+    settings.PAYMENT_GATEWAYS = ["sandbox"]
+    settings.PAYMENT_GATEWAY_DEFAULT = "sandbox"
+    settings.PAYMENT_GATEWAY_SECRETS = {"sandbox": SECRET}
+    settings.PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 900
+    settings.PAYMENT_INTENT_TTL_SECONDS = 1800
+    settings.SANDBOX_GATEWAY_SESSION_SECONDS = 3600
+    settings.SANDBOX_GATEWAY_DUPLICATE_WEBHOOKS = False
+    settings.SANDBOX_GATEWAY_WEBHOOK_DELAY_SECONDS = 0
+    settings.WEBHOOK_TRANSPORT = "baladiya.payments.tests.gateway_helpers.client_transport"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    return settings
+
+
+def make_citizen_account(citizen: Citizen) -> User:
+    user = User(username=citizen.phone)
+    user.set_unusable_password()
+    user.citizen = citizen  # type: ignore[attr-defined]
+    user.save()
+    return user
+
+
+@pytest.fixture
+def citizen_user(citizen: Citizen) -> User:
+    """The applicant's own portal account (no role, no password)."""
+    return make_citizen_account(citizen)
+
+
+@pytest.fixture
+def other_citizen_user(db: None) -> User:
+    other = Citizen.objects.create(
+        national_number="04099999999", first_name="ليلى", last_name="العلي", phone="+963955000111"
+    )
+    return make_citizen_account(other)
+
+
+@pytest.fixture
+def finance(make_user: Callable[..., User]) -> User:
+    return make_user("finance", roles.FINANCE, full_name="مالية")

@@ -20,6 +20,7 @@ from baladiya.core.errors import DomainError
 from baladiya.payments import reports
 from baladiya.payments import services as pay
 from baladiya.payments.models import PaymentMethod, Receipt, Refund
+from baladiya.payments.tests.gateway_helpers import sandbox_receipt
 
 FEE = 5000
 
@@ -81,7 +82,7 @@ def test_a_day_with_several_cashiers_balances(
     pay.record_cash_payment(make_app(), second_cashier)
 
     # One online payment for an application of this center, partly refunded by the gateway.
-    online = pay.record_gateway_payment(make_app(), FEE, "SEP-2026-1")
+    online = sandbox_receipt(make_app())
     assert online.application is not None
     reject(online.application)
     pay.refund_receipt(online, cashier, "خصم", amount=500)
@@ -188,7 +189,7 @@ def test_any_sequence_of_operations_balances(
         for actor in cashiers:  # the day starts with every drawer open
             pay.open_session(actor, 20_000)
         receipts: list[Receipt] = []
-        for n, (op, who, value, pick) in enumerate(ops):
+        for op, who, value, pick in ops:
             actor = cashiers[who]
             at_home = actor.center_id == center.pk
             try:
@@ -199,7 +200,7 @@ def test_any_sequence_of_operations_balances(
                     receipts.append(pay.record_cash_payment(app, actor))
                 elif op == "gateway":
                     app = make_app() if at_home else make_app(at=other_center, by=other_clerk)
-                    receipts.append(pay.record_gateway_payment(app, FEE, f"GW-{n}"))
+                    receipts.append(sandbox_receipt(app))
                 elif op == "reject" and receipts:
                     receipt = receipts[pick % len(receipts)]
                     assert receipt.application is not None

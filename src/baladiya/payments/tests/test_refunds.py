@@ -16,6 +16,7 @@ from baladiya.core.errors import DomainError, IllegalTransition, NotAllowed
 from baladiya.core.models import AuditEvent
 from baladiya.payments import services as pay
 from baladiya.payments.models import CashierSession, PaymentMethod, Receipt, Refund
+from baladiya.payments.tests.gateway_helpers import sandbox_receipt
 
 FEE = 5000
 
@@ -161,7 +162,7 @@ def test_unpaid_application_cannot_be_cancelled_with_refund(
 def test_gateway_refund_by_supervisor_goes_back_through_the_gateway(
     app: Application, supervisor: User, make_user: Callable[..., User], other_center: Center
 ) -> None:
-    receipt = pay.record_gateway_payment(app, FEE, "SEP-77")
+    receipt = sandbox_receipt(app)
     other_supervisor = make_user("super05", roles.SUPERVISOR, center=other_center)
     with pytest.raises(NotAllowed):
         pay.refund_receipt(receipt, other_supervisor, "خطأ")

@@ -1,0 +1,76 @@
+"""Benchmark worker: documents issued per second, i.e. `issue_document` (QR + Typst render +
+two Ed25519 signatures + store + the `issue`/`route_to_pickup` transitions and audit), for
+applications already approved at the worker's center. Also times the stages inside it, and
+the PDF production alone (claims, QR, Typst, signatures; no database) for the per-core figure.
+
+Started by bench/run.py through common.run_workers (READY/GO protocol, one JSON line out).
+Environment: BENCH_DOCS (documents per worker), BENCH_WORKER (index: worker i works at the
+i-th center, so workers do not queue on one center's document numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import worker
+from counter_flow import Desk, timed_stages
+
+
+def prepare() -> dict[str, Any]:
+    n_docs = int(os.environ.get("BENCH_DOCS", "300"))
+    desk = Desk.open(int(os.environ.get("BENCH_WORKER", "0")))
+    ready = [desk.approved() for _ in range(n_docs + 1)]
+    desk.issue(ready.pop())  # warm up: signing key, Typst compiler and its caches
+    return {"desk": desk, "ready": ready}
+
+
+def run(state: dict[str, Any]) -> dict[str, Any]:
+    desk: Desk = state["desk"]
+    ready = state["ready"]
+    stages: Counter[str] = Counter()
+    with timed_stages(stages):
+        started = time.perf_counter()
+        for app in ready:
+            desk.issue(app)
+        seconds = time.perf_counter() - started
+    pdf_only = _pdf_production(desk, min(len(ready), 100))
+    n = len(ready)
+    return {
+        "count": n,
+        "ms_per_document": round(1000 * seconds / n, 2),
+        "stages_ms": {k: round(1000 * v / n, 2) for k, v in stages.items()},
+        "pdf_only_ms": pdf_only,
+    }
+
+
+def _pdf_production(desk: Desk, n: int) -> float:
+    """ms per signed PDF with no database: what one core can render and sign."""
+    from django.utils import timezone
+
+    from baladiya.documents import services, signing
+    from baladiya.documents.models import IssuedDocument
+
+    doc = IssuedDocument.objects.filter(center=desk.center).latest("issued_at")
+    key = signing.active_key()
+    content = {k: v for k, v in doc.content.items() if k != "number"}
+    template = doc.application.service.document_template
+    now = timezone.now().replace(microsecond=0)
+    render: Callable[[int], object] = lambda i: services._sign_and_render(  # noqa: E731
+        f"{desk.center.code}-D99-{i:06d}", key, content, template, now
+    )
+    render(0)
+    started = time.perf_counter()
+    for i in range(1, n + 1):
+        render(i)
+    return round(1000 * (time.perf_counter() - started) / n, 2)
+
+
+if __name__ == "__main__":
+    worker(prepare, run)
