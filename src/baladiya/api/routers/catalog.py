@@ -60,7 +60,9 @@ def service_out(svc: Service, today: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/services", response={200: list[ServiceOut], **error_responses()})
+@router.get(
+    "/services", response={200: list[ServiceOut], **error_responses()}, summary="Service catalog"
+)
 def list_services(request: HttpRequest) -> Status[list[dict[str, Any]]]:
     """Every service offered now, with its total fee in force today (no sign-in needed)."""
     today = timezone.localdate()
@@ -73,7 +75,9 @@ def list_services(request: HttpRequest) -> Status[list[dict[str, Any]]]:
     return Status(200, [service_out(svc, today) for svc in qs])
 
 
-@router.get("/centers", response={200: list[CenterOut], **error_responses()})
+@router.get(
+    "/centers", response={200: list[CenterOut], **error_responses()}, summary="Service centers"
+)
 def list_centers(request: HttpRequest) -> Status[list[dict[str, Any]]]:
     """Active service centers; `accepts_pickup` says where a document can be collected."""
     return Status(

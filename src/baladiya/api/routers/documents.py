@@ -27,7 +27,11 @@ class VerifyQuery(Schema):
     )
 
 
-@router.get("/{number}/verify", response={200: VerdictOut, **error_responses()})
+@router.get(
+    "/{number}/verify",
+    response={200: VerdictOut, **error_responses()},
+    summary="Verify a document",
+)
 def verify(
     request: HttpRequest, response: HttpResponse, number: str, query: Query[VerifyQuery]
 ) -> Status[dict[str, Any]]:
