@@ -242,7 +242,7 @@ OUTBOX_POLL_SECONDS = float(env_str("BALADIYA_OUTBOX_POLL_SECONDS", "2"))
 WEBHOOK_TRANSPORT = "baladiya.notifications.senders.post_webhook"
 WEBHOOK_TIMEOUT_SECONDS = env_int("BALADIYA_WEBHOOK_TIMEOUT_SECONDS", 10)
 
-# Online payment (payments/gateways, docs/decisions/0005-payment-gateways.md). The sandbox
+# Online payment (payments/gateways, docs/decisions/0006-payment-gateways.md). The sandbox
 # gateway (a test page that "pays" anything) is offered by default only in debug, demo and
 # test runs; a production node lists its real channels explicitly.
 _SANDBOX_BY_DEFAULT = (

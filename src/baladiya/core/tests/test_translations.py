@@ -8,7 +8,7 @@
 - pages render in Arabic, right to left, by default and in English on request.
 
 To update the catalog after changing strings (from src/baladiya):
-  BALADIYA_TESTING=1 django-admin makemessages -l ar --settings=baladiya.settings \
+  BALADIYA_TESTING=1 django-admin makemessages -l ar --no-obsolete --settings=baladiya.settings \
       --ignore='e2e/*' --ignore='*/tests/*'
   (translate the new entries in locale/ar/LC_MESSAGES/django.po, remove "fuzzy" flags)
   BALADIYA_TESTING=1 django-admin compilemessages -l ar --settings=baladiya.settings

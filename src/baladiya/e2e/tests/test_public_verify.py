@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from baladiya.accounts.models import Citizen, User
 from baladiya.documents import payload as wire
@@ -31,9 +31,8 @@ def _verdict(page: Page, status: str) -> None:
 
 def _upload(page: Page, name: str, content: bytes, mime: str = "application/pdf") -> None:
     page.goto("/verify/")
-    page.locator("#file").set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": content}]
-    )
+    file: FilePayload = {"name": name, "mimeType": mime, "buffer": content}
+    page.locator("#file").set_input_files(files=[file])
     page.get_by_role("button", name=arabic("Check the file")).click()
 
 

@@ -5,7 +5,7 @@ specification for any of them, so none is implemented: every method raises `NotC
 with a clear message instead of pretending to pay. Enabling one of these names in
 `BALADIYA_PAYMENT_GATEWAYS` therefore shows the citizen "this channel is not available" and
 writes nothing. To implement one, fill in the five methods from the provider's merchant
-documentation (see docs/decisions/0005-payment-gateways.md, "Adding a channel").
+documentation (see docs/decisions/0006-payment-gateways.md, "Adding a channel").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ the sandbox) implements, and the plain values that cross it.
 A gateway is an outside system: our code talks to it only through `PaymentGateway`, and it
 talks back only through signed webhooks (`parse_webhook`), status answers (`query`) and its
 daily settlement file. Amounts are integer piastres; times are aware datetimes (UTC).
-See docs/decisions/0005-payment-gateways.md.
+See docs/decisions/0006-payment-gateways.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Online payment, our side: payment intents, webhooks, status queries, settlement imports.
 
-The rules (docs/decisions/0005-payment-gateways.md):
+The rules (docs/decisions/0006-payment-gateways.md):
 - An intent snapshots the fee and is opened at the gateway; the application becomes `paid`
   only on the gateway's word: a verified webhook or the answer to our status query. The
   payer's browser coming back proves nothing by itself.
@@ -206,9 +206,9 @@ def start_online_payment(
     """
     gw = _gateway_for_start(gateway)
     key = _clean_key(idempotency_key)
+    payer = _require_payer(actor, app)
     if key and (existing := _by_key(key, app)):
         return _resume(gw, existing)
-    payer = _require_payer(actor, app)
     target = _check_return_url(return_url, gw)
     reused: PaymentIntent | None = None
     with transaction.atomic():
