@@ -287,7 +287,8 @@ def cmd_manage(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace, console: Console) -> int:
-    """The outbox pump: deliver due SMS and webhooks, retrying with backoff, until stopped."""
+    """The background pump: deliver due SMS and webhooks (retrying with backoff) and run the
+    periodic safety nets (core.periodic: payment sweep, shipment tracking, purges)."""
     from django.conf import settings
 
     from baladiya.notifications.services import deliver_due
@@ -296,9 +297,13 @@ def cmd_outbox(args: argparse.Namespace, console: Console) -> int:
         tally = deliver_due(limit=args.limit)
         console.print(f"sent {tally.sent}, to retry {tally.retried}, gave up {tally.dead}")
         return 0
+    from baladiya.core.periodic import default_jobs, run_due
+
+    jobs = default_jobs()
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     while not stopping:
+        run_due(jobs, lambda line: console.print(f"background: {line}"))
         handled = 0
         try:
             handled = deliver_due(limit=args.limit).handled

@@ -124,3 +124,16 @@ def test_nul_characters_are_refused_not_stored(api: Api, clerk: User) -> None:
     assert api(clerk).get("/api/v1/applications/C03%00").status == 404
     keyed = api(clerk).post("/api/v1/applications/%00/payments", {}, key="k-1")
     assert keyed.status == 404
+
+
+def test_centers_contract(api: Api, center: object, other_center: object) -> None:
+    from baladiya.centers.models import Center
+
+    Center.objects.filter(code="C05").update(accepts_pickup=False)
+    answer = api().get("/api/v1/centers")
+    assert answer.status == 200
+    assert [(c["code"], c["accepts_pickup"]) for c in answer.body] == [
+        ("C03", True),
+        ("C05", False),
+    ]
+    assert answer.body[0]["name"] == {"ar": "مركز الإنشاءات", "en": "al-Inshaat center"}

@@ -1,0 +1,85 @@
+"""Safety nets that run by themselves, from the background pump (`baladiya outbox`).
+
+Each job is idempotent, so running it twice (two pumps, a restart) changes nothing more; the
+pump keeps the last run time in memory only, which is enough for that reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+
+def sweep_payments() -> str:
+    """Intents whose webhook never came: ask the gateway; retry failed automatic refunds."""
+    from baladiya.payments.gateways.services import sweep_intents
+
+    tally = sweep_intents()
+    if not tally.checked and not tally.refunds_retried:
+        return ""
+    return (
+        f"{tally.checked} checked, {tally.succeeded} paid, {tally.expired} expired, "
+        f"{tally.refunds_retried} refunds retried"
+    )
+
+
+def sync_stale_shipments(older_than: dt.timedelta = dt.timedelta(hours=12)) -> str:
+    """Shipments with no news for a while: ask the carrier (a callback may have been lost)."""
+    from baladiya.core.errors import DomainError
+    from baladiya.delivery.post.models import Shipment
+    from baladiya.delivery.post.services import sync_tracking
+
+    cutoff = timezone.now() - older_than
+    stale = Shipment.objects.filter(state=Shipment.State.DISPATCHED, created_at__lt=cutoff)
+    synced = 0
+    for shipment in stale[:200]:
+        try:
+            sync_tracking(shipment)
+            synced += 1
+        except DomainError:
+            continue  # carrier unreachable: next round
+    return f"{synced} shipments asked" if synced else ""
+
+
+def purge_expired() -> str:
+    """One-time codes and rate-limit hits past every window."""
+    from baladiya.accounts.otp import purge_codes
+    from baladiya.accounts.ratelimit import purge
+
+    return f"{purge_codes()} codes, {purge()} hits purged"
+
+
+@dataclass
+class Job:
+    name: str
+    every: float  # seconds
+    run: Callable[[], str]
+    last: float = field(default=0.0)
+
+
+def default_jobs() -> list[Job]:
+    return [
+        Job("payment sweep", 60, sweep_payments),
+        Job("shipment tracking", 1800, sync_stale_shipments),
+        Job("purge", 6 * 3600, purge_expired),
+    ]
+
+
+def run_due(jobs: list[Job], report: Callable[[str], None]) -> None:
+    """Run every job whose interval has passed; a failing job never stops the others."""
+    now = time.monotonic()
+    for job in jobs:
+        if job.last and now - job.last < job.every:
+            continue
+        job.last = now
+        try:
+            result = job.run()
+        except Exception as exc:  # reported, retried next interval
+            report(f"{job.name}: {type(exc).__name__}: {exc}")
+        else:
+            if result:
+                report(f"{job.name}: {result}")
