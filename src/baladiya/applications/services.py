@@ -220,7 +220,7 @@ def move(
     system actors (a verified payment webhook, a sync applier) that have no user.
     """
     with transaction.atomic():
-        locked = Application.objects.select_for_update().select_related("service").get(pk=app.pk)
+        locked = Application.objects.select_for_update(of=("self",)).select_related("service").get(pk=app.pk)
         t = check_transition(name, locked.status)
         if check_permission:
             require_transition(actor, locked, t)

@@ -112,8 +112,8 @@ def hand_over(
     name = " ".join(str(recipient_name or "").split())[:200]
     with transaction.atomic():
         locked = (
-            Application.objects.select_for_update()
-            .select_related("service", "applicant", "center")  # non-null joins only: FOR UPDATE
+            Application.objects.select_for_update(of=("self",))
+            .select_related("service", "applicant", "center")
             .get(pk=app.pk)
         )
         require_transition(actor, locked, transition("hand_over"))

@@ -217,7 +217,7 @@ def close_session(session: CashierSession, actor: User, counted_cash: int) -> Ca
         raise DomainError(_("The counted cash cannot be negative."))
     with transaction.atomic():
         locked = (
-            CashierSession.objects.select_for_update()
+            CashierSession.objects.select_for_update(of=("self",))
             .select_related("center", "cashier")
             .get(pk=session.pk)
         )
@@ -280,7 +280,7 @@ def _drawer_for(staff: User, center: Center) -> CashierSession:
 
 def _lock_application(app: Application) -> Application:
     return (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("service", "applicant", "center")
         .get(pk=app.pk)
     )
@@ -495,7 +495,7 @@ def refund_receipt(
     if done := replay():
         return done
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update().select_related("center").get(pk=receipt.pk)
+        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
         if done := replay():
             return done
         staff, session = _refund_authority(actor, locked)
@@ -608,7 +608,7 @@ def refund_unapplied_gateway_receipt(receipt: Receipt, reason: str, key: str) ->
     if found := Refund.objects.filter(idempotency_key=key).first():
         return found
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update().select_related("center").get(pk=receipt.pk)
+        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
         if found := Refund.objects.filter(idempotency_key=key).first():
             return found
         if locked.method != PaymentMethod.GATEWAY:
@@ -625,7 +625,7 @@ def record_gateway_refund(receipt: Receipt, amount: int, external_ref: str, reas
     `external_ref`; the receipt row is locked, so a refund we are sending ourselves (and the
     gateway notifies before our transaction ends) is found, not recorded twice."""
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update().select_related("center").get(pk=receipt.pk)
+        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
         found = Refund.objects.filter(method=PaymentMethod.GATEWAY, external_ref=external_ref)
         if done := found.first():
             return done

@@ -213,7 +213,7 @@ def start_online_payment(
     reused: PaymentIntent | None = None
     with transaction.atomic():
         locked = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .select_related("service", "applicant", "center")
             .get(pk=app.pk)
         )
