@@ -198,9 +198,17 @@ OTP_CODE_TTL_SECONDS = env_int("BALADIYA_OTP_TTL", 300)
 OTP_MAX_ATTEMPTS = env_int("BALADIYA_OTP_MAX_ATTEMPTS", 5)  # wrong tries per code
 OTP_RATE_WINDOW_SECONDS = env_int("BALADIYA_OTP_RATE_WINDOW", 3600)
 OTP_PHONE_LIMIT = env_int("BALADIYA_OTP_PHONE_LIMIT", 5)  # codes sent to one number
-OTP_IP_LIMIT = env_int("BALADIYA_OTP_IP_LIMIT", 20)  # codes requested from one address
-OTP_IP_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_FAILURES", 30)  # wrong codes from one address
-# Status lookup without login (reference + mobile): failed lookups per address and reference.
+OTP_IP_PHONE_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_PHONE_FAILURES", 10)  # one number, one address
+# Flood guards per address only: high, as a carrier's NAT puts many citizens behind one address.
+OTP_IP_LIMIT = env_int("BALADIYA_OTP_IP_LIMIT", 100)  # codes requested from one address
+OTP_IP_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_FAILURES", 200)  # wrong codes from one address
+# Daily caps per number, whatever the addresses: codes sent, and wrong codes before the number
+# is locked for code checks until the oldest counted one is older than the daily window.
+OTP_DAILY_WINDOW_SECONDS = env_int("BALADIYA_OTP_DAILY_WINDOW", 24 * 3600)
+OTP_PHONE_DAILY_LIMIT = env_int("BALADIYA_OTP_PHONE_DAILY_LIMIT", 10)
+OTP_PHONE_FAILURE_LIMIT = env_int("BALADIYA_OTP_PHONE_FAILURES", 15)
+# Status lookup without login (reference + mobile): failed lookups per address, per reference
+# and per mobile number typed.
 TRACK_RATE_LIMIT = env_int("BALADIYA_TRACK_RATE_LIMIT", 10)
 TRACK_RATE_WINDOW_SECONDS = env_int("BALADIYA_TRACK_RATE_WINDOW", 900)
 
@@ -234,7 +242,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 
 # Outside systems (each behind an interface; the sandboxes behave like the real thing).
-SMS_SENDER = env_str("BALADIYA_SMS_SENDER", "baladiya.notifications.senders.SandboxSmsSender")
+# Sandboxes are the default only in debug, demo and test runs: a production node names its
+# real adapters (or opts into a sandbox explicitly); `manage check` says what is missing.
+_SANDBOX_BY_DEFAULT = (
+    DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)
+)
+SMS_SENDER = env_str(
+    "BALADIYA_SMS_SENDER",
+    "baladiya.notifications.senders.SandboxSmsSender" if _SANDBOX_BY_DEFAULT else "",
+)
 SMS_SANDBOX_FAILURE_RATE = float(env_str("BALADIYA_SMS_SANDBOX_FAILURE_RATE", "0"))
 SMS_SANDBOX_DOWN_NUMBERS = env_list("BALADIYA_SMS_SANDBOX_DOWN_NUMBERS", [])
 OUTBOX_MAX_ATTEMPTS = env_int("BALADIYA_OUTBOX_MAX_ATTEMPTS", 10)
@@ -245,9 +261,6 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("BALADIYA_WEBHOOK_TIMEOUT_SECONDS", 10)
 # Online payment (payments/gateways, docs/decisions/0006-payment-gateways.md). The sandbox
 # gateway (a test page that "pays" anything) is offered by default only in debug, demo and
 # test runs; a production node lists its real channels explicitly.
-_SANDBOX_BY_DEFAULT = (
-    DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)
-)
 PAYMENT_GATEWAYS = env_list("BALADIYA_PAYMENT_GATEWAYS", ["sandbox"] if _SANDBOX_BY_DEFAULT else [])
 PAYMENT_GATEWAY_DEFAULT = env_str(
     "BALADIYA_PAYMENT_GATEWAY_DEFAULT", PAYMENT_GATEWAYS[0] if PAYMENT_GATEWAYS else ""
@@ -269,7 +282,8 @@ SANDBOX_GATEWAY_WEBHOOK_DELAY_SECONDS = env_int("BALADIYA_SANDBOX_GATEWAY_DELAY"
 # The postal service (delivery/post): adapter, callback secret (empty: derived from SECRET_KEY),
 # where the sandbox sends its callbacks (empty: this node's endpoint), share it returns.
 POSTAL_SERVICE = env_str(
-    "BALADIYA_POSTAL_SERVICE", "baladiya.delivery.post.sandbox.SandboxPostalService"
+    "BALADIYA_POSTAL_SERVICE",
+    "baladiya.delivery.post.sandbox.SandboxPostalService" if _SANDBOX_BY_DEFAULT else "",
 )
 POST_CALLBACK_SECRET = env_str("BALADIYA_POST_CALLBACK_SECRET", "")
 POST_CALLBACK_URL = env_str("BALADIYA_POST_CALLBACK_URL", "")

@@ -105,7 +105,7 @@ def body_hash(request: HttpRequest) -> str:
         canonical = json.dumps(
             json.loads(raw), sort_keys=True, ensure_ascii=False, separators=(",", ":")
         ).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # absurdly nested JSON: raw bytes
         canonical = raw
     return hashlib.sha256(canonical).hexdigest()
 

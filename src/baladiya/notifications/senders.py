@@ -52,7 +52,9 @@ class SandboxSmsSender:
 
 
 def sms_sender() -> SmsSender:
-    path = getattr(settings, "SMS_SENDER", "baladiya.notifications.senders.SandboxSmsSender")
+    path = getattr(settings, "SMS_SENDER", "")
+    if not path:  # production with no operator named: keep the messages queued, say why
+        raise TransientFailure("no SMS gateway is configured (BALADIYA_SMS_SENDER)")
     sender: SmsSender = import_string(path)()
     return sender
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -184,9 +185,41 @@ def retry_dead(message: OutboxMessage, actor: Any) -> None:
 # ---------------------------------------------------------------- citizen notifications
 
 
-def status_text(app: Application) -> str:
-    """The SMS for a status change, in Arabic (citizens' phones), references kept LTR-safe."""
+# A returned application's SMS fits in two parts: Arabic is sent in UCS-2, 70 characters for
+# one part, 67 per part once split (the rest of each part carries the joining header).
+SMS_PART_CHARS = 67
+RETURNED_SMS_CHARS = 2 * SMS_PART_CHARS
+MIN_NOTE_CHARS = 24  # even beside a long address, say something of what to correct
+
+
+def sms_length(text: str) -> int:
+    """Characters as the operator counts them in UCS-2 (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word to at most `limit` characters, with an ellipsis."""
+    flat = " ".join(text.split())
+    if sms_length(flat) <= limit:
+        return flat
+    cut = flat[: max(limit - 1, 0)]
+    while sms_length(cut) > limit - 1:  # characters outside the BMP count twice
+        cut = cut[:-1]
+    if " " in cut[len(cut) // 2 :]:  # a word boundary in the second half: cut there
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ،,.؛;:") + "…"
+
+
+def status_text(app: Application, note: str = "") -> str:
+    """The SMS for a status change, in Arabic (citizens' phones), references kept LTR-safe.
+
+    Returned for correction: what to correct (`note`, the reviewer's note, shortened so the
+    whole message fits in two SMS parts) and where: the electronic center's address for an
+    online application, the center that took it for a counter one.
+    """
     with translation.override("ar"):
+        if app.status == "returned":
+            return _returned_text(app, note)
         status = app.get_status_display()
         text = _("Homs City Council: your application %(reference)s is now: %(status)s.") % {
             "reference": app.reference,
@@ -199,7 +232,26 @@ def status_text(app: Application) -> str:
     return str(text)
 
 
-def notify_status_change(app: Application, event_id: object) -> None:
+def _returned_text(app: Application, note: str) -> str:
+    head = _("Homs City Council: your application %(reference)s was returned for correction.") % {
+        "reference": app.reference
+    }
+    if app.channel == "online":
+        where = _("Correct it online at %(url)s") % {
+            "url": settings.PUBLIC_BASE_URL + reverse("portal:home")
+        }
+    else:
+        where = _("Correct it at %(center)s.") % {"center": app.center.name_ar}
+    text = f"{head} {where}"
+    if note.strip():
+        empty = _("To correct: %(note)s") % {"note": ""}
+        room = RETURNED_SMS_CHARS - sms_length(f"{text} {empty}")
+        text += " " + _("To correct: %(note)s") % {"note": shorten(note, max(room, MIN_NOTE_CHARS))}
+    return str(text)
+
+
+def notify_status_change(app: Application, event_id: object, note: str = "") -> None:
     """Every status change a citizen can see is sent to the applicant's mobile, if known.
-    `event_id` (the history entry) makes the message unique: a replay queues nothing."""
-    queue_sms(app.applicant.phone, status_text(app), dedupe_key=f"status:{event_id}")
+    `event_id` (the history entry) makes the message unique: a replay queues nothing.
+    `note`: the history entry's note (what to correct, for a returned application)."""
+    queue_sms(app.applicant.phone, status_text(app, note), dedupe_key=f"status:{event_id}")

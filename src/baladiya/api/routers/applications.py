@@ -58,6 +58,7 @@ from baladiya.core.uploads import CheckedUpload, sniff
 from baladiya.core.validators import clean_mobile, clean_national_number
 from baladiya.payments import services as payments
 from baladiya.payments.models import Receipt
+from baladiya.portal.services import CITIZEN_NOTES
 
 router = Router(tags=["applications"])
 
@@ -146,6 +147,7 @@ def get_application(request: HttpRequest, reference: str) -> Status[dict[str, An
     """The application's status, fee, what is still due, its full history, receipts and the
     issued document (with its public verification link)."""
     app = _visible(request, reference)
+    citizen_view = is_citizen_token(request)
     receipts = list(
         Receipt.objects.filter(application=app)
         .select_related("center")
@@ -177,8 +179,9 @@ def get_application(request: HttpRequest, reference: str) -> Status[dict[str, An
                     "from_status": ev.from_status,
                     "to_status": ev.to_status,
                     "at": ev.created_at,
-                    "by": ev.actor_name,
-                    "note": ev.note,
+                    # A citizen sees what the portal shows: no staff names, no internal notes.
+                    "by": "" if citizen_view else ev.actor_name,
+                    "note": ev.note if not citizen_view or ev.action in CITIZEN_NOTES else "",
                 }
                 for ev in app.events.order_by("created_at", "id")
             ],
@@ -406,16 +409,20 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> Status[d
     service = _service(payload.service)
     mode, pickup_center, address = _delivery_in(service, payload.delivery, errors)
     values, files = _fields_in(service, payload.fields, errors)
-    applicant: Citizen | None
+    applicant: Citizen | None = None
+    new_citizen = None
     if citizen_caller:
-        applicant, new_citizen = _citizen_applicant(user, payload.applicant), None
         center, channel = _electronic_center(), Channel.ONLINE
     else:
         applicant, new_citizen = _staff_applicant(user, payload.applicant, errors)
         center, channel = user.center, Channel.COUNTER  # type: ignore[assignment]
     if errors:
         raise FieldErrors(errors)
-    with transaction.atomic():  # a citizen registered here is kept only with the application
+    # A citizen's profile completed here, or a citizen registered here, is kept only with the
+    # application: a refused request changes nothing.
+    with transaction.atomic():
+        if citizen_caller:
+            applicant = _citizen_applicant(user, payload.applicant)
         if applicant is None:
             assert new_citizen is not None
             applicant = applications.register_citizen(user, **new_citizen)
@@ -522,12 +529,14 @@ def pay(request: HttpRequest, reference: str, payload: PaymentIn) -> Status[dict
     "/{reference}/actions",
     response={200: ActionOut, **error_responses()},
     auth=bearer,
-    summary="Staff: review, approve, return, reject, cancel or issue",
+    summary="Staff: review, approve, return, reject, cancel or issue; citizens: cancel",
 )
 def act(request: HttpRequest, reference: str, payload: ActionIn) -> Status[dict[str, Any]]:
     """Take one step of the workflow, with the same rules as the staff screens (role, center,
     agency, current state: a step not possible now is 409 `illegal_transition`). `return`,
-    `reject` and `cancel` need a `note`; `issue` signs the document and returns its number."""
+    `reject` and `cancel` need a `note`; `issue` signs the document and returns its number.
+    A citizen's token may only `cancel` their own online application while no fee was paid
+    (`accounts.permissions.citizen_refusal`); every other step is 403 for them."""
     app = _visible(request, reference)
     user = user_of(request)
     note = payload.note.strip()

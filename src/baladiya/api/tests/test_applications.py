@@ -202,3 +202,50 @@ def test_citizen_sees_only_their_own_application(
     assert other.status == 404 and other.body["code"] == "not_found"
     paying = api(other_citizen_user).post(f"/api/v1/applications/{reference}/payments", {})
     assert paying.status == 404
+
+
+def test_citizen_history_hides_staff_names_and_internal_notes(
+    api: Api, clerk: User, supervisor: User, citizen_user: User, service: Service
+) -> None:
+    from baladiya.applications import services as apps
+
+    reference = api(clerk).post("/api/v1/applications", pickup_body()).body["reference"]
+    app = Application.objects.get(reference=reference)
+    apps.cancel(app, clerk, "طلب المواطن الإلغاء")
+    staff_view = api(clerk).get(f"/api/v1/applications/{reference}").body["history"]
+    assert staff_view[0]["by"] == clerk.display_name()
+    mine = api(citizen_user).get(f"/api/v1/applications/{reference}").body["history"]
+    assert {h["by"] for h in mine} == {""}
+    assert mine[-1]["note"] == "طلب المواطن الإلغاء"  # a note meant for the citizen stays
+
+
+def test_refused_application_does_not_complete_the_profile(
+    api: Api, service: Service, electronic_center: Center, center: Center
+) -> None:
+    from baladiya.api.tests.conftest import make_citizen_account
+
+    user = make_citizen_account("+963944777889", None)
+    body = pickup_body()
+    body["applicant"] = {"national_number": "04017777778", "name": "رامي فادي الشامي"}
+    body["fields"] = {"purpose": ""}  # invalid: the whole request is refused
+    answer = api(user).post("/api/v1/applications", body)
+    assert answer.status == 422
+    user.refresh_from_db()
+    assert user.citizen is None
+    assert not Citizen.objects.filter(national_number="04017777778").exists()
+
+
+def test_absurdly_nested_json_with_an_idempotency_key_is_a_clean_4xx(
+    api: Api, clerk: User, service: Service
+) -> None:
+    client = api(clerk)
+    deep = "[" * 50_000 + "]" * 50_000
+    response = client.client.post(
+        "/api/v1/applications",
+        deep,
+        content_type="application/json",
+        headers=client._headers({"Idempotency-Key": "deep-1"}),
+    )
+    assert 400 <= response.status_code < 500
+    assert response["Content-Type"].startswith("application/json")
+    assert not Application.objects.exists()

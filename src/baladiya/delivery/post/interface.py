@@ -98,6 +98,8 @@ class PostalService(Protocol):
 
 def postal_service() -> PostalService:
     """The configured carrier adapter (`settings.POSTAL_SERVICE`)."""
-    path = getattr(settings, "POSTAL_SERVICE", "") or DEFAULT_POSTAL_SERVICE
+    path = getattr(settings, "POSTAL_SERVICE", "")
+    if not path:  # production with no carrier named: refuse clearly, never fake tracking
+        raise PostalError("no postal service is configured (BALADIYA_POSTAL_SERVICE)")
     service: PostalService = import_string(path)()
     return service

@@ -161,8 +161,8 @@ def dispatch(app: Application, actor: User) -> Shipment:
     check_transition("dispatch", app.status)
     require_transition(actor, app, transition("dispatch"))
     parcel = _parcel(app, _document_number(app))
-    carrier = postal_service()
     try:
+        carrier = postal_service()
         number = carrier.dispatch(parcel)
     except PostalError as exc:
         logger.warning("postal service refused %s: %s", app.reference, exc)

@@ -27,7 +27,7 @@ from baladiya.accounts.models import User
 from baladiya.accounts.permissions import require_role
 from baladiya.core.errors import DomainError, NotAllowed, NotFound
 from baladiya.delivery.post import printing, sandbox, services
-from baladiya.delivery.post.interface import BadCallback
+from baladiya.delivery.post.interface import BadCallback, PostalError
 from baladiya.delivery.post.models import SandboxParcel, Shipment
 
 LIST_LIMIT = 500
@@ -198,6 +198,8 @@ def callback(request: HttpRequest) -> JsonResponse:
         return _json_error(exc.code, str(exc), exc.status)
     except NotFound as exc:
         return _json_error(exc.code, str(exc.message), 404)
+    except PostalError as exc:  # no carrier configured on this node
+        return _json_error("not_configured", str(exc), 503)
     return JsonResponse({"status": outcome})
 
 

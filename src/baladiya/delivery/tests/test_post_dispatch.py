@@ -115,6 +115,21 @@ def test_post_office_down_changes_nothing(
     assert dispatch(post_app, civil_officer).tracking_number
 
 
+def test_a_node_without_a_postal_service_refuses_clearly(
+    post_app: Application, civil_officer: User, settings: Any
+) -> None:
+    settings.POSTAL_SERVICE = ""  # production default: no fake tracking numbers
+    before = _state(post_app)
+    with pytest.raises(DomainError) as info:
+        dispatch(post_app, civil_officer)
+    assert "BALADIYA_POSTAL_SERVICE" in str(info.value.message)
+    assert _state(post_app) == before
+    callback = client_for(civil_officer).post(
+        "/delivery/post/callback/", b"{}", content_type="application/json"
+    )
+    assert callback.status_code == 503
+
+
 # ---------------------------------------------------------------- who may send
 
 

@@ -162,3 +162,18 @@ def test_cli_outbox_once_delivers(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["outbox", "--once"]) == 0
     assert "sent 1" in capsys.readouterr().out
     assert SandboxSms.objects.get().text == "رمز التحقق 123456"
+
+
+def test_a_production_node_without_an_sms_gateway_keeps_messages_and_says_why(
+    settings: Any,
+) -> None:
+    from baladiya.notifications.checks import outside_systems
+
+    settings.SMS_SENDER = ""
+    settings.POSTAL_SERVICE = ""
+    queue_sms(PHONE, "رمز")
+    assert deliver_due().retried == 1
+    message = OutboxMessage.objects.get()
+    assert message.state == "pending" and "BALADIYA_SMS_SENDER" in message.last_error
+    ids = {w.id for w in outside_systems()}
+    assert {"baladiya.W001", "baladiya.W002"} <= ids
