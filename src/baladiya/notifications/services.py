@@ -4,6 +4,10 @@
 transaction and can never fail it because an operator is down. `deliver_due` (run by the
 outbox pump, `baladiya outbox`) sends what is due, leases rows so that several pumps never
 send the same message twice at once, and reschedules failures with exponential backoff.
+
+One-time login codes (dedupe key starting `OTP_DEDUPE_PREFIX`) are secrets: their text is
+blanked (`REDACTED`) as soon as the message is sent, and `purge_secrets` (the periodic purge)
+deletes those never sent once the code has expired, and the sandbox gateway's day-old SMS.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from baladiya.notifications.senders import PermanentFailure, TransientFailure, s
 
 if TYPE_CHECKING:
     from baladiya.applications.models import Application
+    from baladiya.payments.models import Refund
 
+OTP_DEDUPE_PREFIX = "otp:"  # accounts.otp queues its codes under this prefix
+REDACTED = "[redacted]"
 LEASE = dt.timedelta(minutes=2)  # a pump that died mid-send frees its rows after this
 FIRST_RETRY_SECONDS = 15
 MAX_RETRY_SECONDS = 3600
@@ -119,26 +126,34 @@ def _transport(message: OutboxMessage) -> str:
     return post(message.recipient, message.body, message.headers)
 
 
-def _deliver_one(message: OutboxMessage, tally: DeliveryTally) -> None:
+def _deliver_one(message: OutboxMessage, tally: DeliveryTally, when: dt.datetime) -> None:
     try:
         ref = _transport(message)
     except (TransientFailure, PermanentFailure) as exc:
-        _failed(message, str(exc), permanent=isinstance(exc, PermanentFailure), tally=tally)
+        _failed(
+            message, str(exc), permanent=isinstance(exc, PermanentFailure), tally=tally, when=when
+        )
         return
     except Exception as exc:  # a bug in a sender must not stop the pump for everyone
-        _failed(message, f"{type(exc).__name__}: {exc}", permanent=False, tally=tally)
+        _failed(message, f"{type(exc).__name__}: {exc}", permanent=False, tally=tally, when=when)
         return
+    done: dict[str, Any] = {}
+    if is_secret(message):
+        done["body"] = REDACTED  # the citizen has it now: no copy of the code stays here
     OutboxMessage.objects.filter(pk=message.pk).update(
         state=State.SENT,
         attempts=message.attempts + 1,
         provider_ref=str(ref)[:100],
         sent_at=timezone.now(),
         last_error="",
+        **done,
     )
     tally.sent += 1
 
 
-def _failed(message: OutboxMessage, error: str, *, permanent: bool, tally: DeliveryTally) -> None:
+def _failed(
+    message: OutboxMessage, error: str, *, permanent: bool, tally: DeliveryTally, when: dt.datetime
+) -> None:
     attempts = message.attempts + 1
     if permanent or attempts >= max_attempts():
         with transaction.atomic():
@@ -159,17 +174,53 @@ def _failed(message: OutboxMessage, error: str, *, permanent: bool, tally: Deliv
     OutboxMessage.objects.filter(pk=message.pk).update(
         attempts=attempts,
         last_error=error[:500],
-        next_attempt_at=timezone.now() + backoff(attempts),
+        # From the pass's clock: a failed message is never due again within the same pass.
+        next_attempt_at=when + backoff(attempts),
     )
     tally.retried += 1
 
 
+CLAIM_BATCH = 10  # 10 slow webhooks (10 s timeout each) still finish within one lease
+
+
 def deliver_due(*, limit: int = 100, now: dt.datetime | None = None) -> DeliveryTally:
-    """Send every due message (at most `limit`); safe to run from several processes."""
+    """Send every due message (at most `limit`); safe to run from several processes.
+
+    Delivery is at least once: if the pump dies after the operator accepted a message but
+    before it is marked sent, the message goes again when its lease expires. Receivers dedupe
+    (webhooks carry their event id; a duplicate status SMS is harmless).
+    """
     tally = DeliveryTally()
-    for message in _claim(now or timezone.now(), limit):
-        _deliver_one(message, tally)
+    when = now or timezone.now()
+    while tally.handled < limit:
+        batch = _claim(when, min(CLAIM_BATCH, limit - tally.handled))
+        if not batch:
+            break
+        for message in batch:
+            _deliver_one(message, tally, when)
     return tally
+
+
+def is_secret(message: OutboxMessage) -> bool:
+    """A message whose text is a one-time login code."""
+    return bool(message.dedupe_key and message.dedupe_key.startswith(OTP_DEDUPE_PREFIX))
+
+
+def purge_secrets(now: dt.datetime | None = None) -> tuple[int, int]:
+    """One-time codes: delete the SMS never sent (pending or given up) once the code has
+    expired, blank any sent one still holding its text; delete the sandbox gateway's SMS
+    older than a day. Returns (outbox messages deleted or blanked, sandbox SMS deleted)."""
+    from baladiya.notifications.models import SandboxSms
+
+    now = now or timezone.now()
+    codes = OutboxMessage.objects.filter(dedupe_key__startswith=OTP_DEDUPE_PREFIX)
+    expired = now - dt.timedelta(seconds=int(getattr(settings, "OTP_CODE_TTL_SECONDS", 300)))
+    deleted, _counts = codes.filter(
+        state__in=[State.PENDING, State.DEAD], created_at__lt=expired
+    ).delete()
+    blanked = codes.filter(state=State.SENT).exclude(body=REDACTED).update(body=REDACTED)
+    old_sms, _counts = SandboxSms.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
+    return deleted + blanked, old_sms
 
 
 def retry_dead(message: OutboxMessage, actor: Any) -> None:
@@ -255,3 +306,23 @@ def notify_status_change(app: Application, event_id: object, note: str = "") -> 
     `event_id` (the history entry) makes the message unique: a replay queues nothing.
     `note`: the history entry's note (what to correct, for a returned application)."""
     queue_sms(app.applicant.phone, status_text(app, note), dedupe_key=f"status:{event_id}")
+
+
+def notify_refund(refund: Refund) -> None:
+    """Money given back (at the counter, through the gateway, or automatically because a late
+    payment found nothing to pay for) is always told to the payer's mobile, if known."""
+    from baladiya.core.money import format_pounds
+
+    app = refund.receipt.application
+    if app is None:
+        return
+    with translation.override("ar"):
+        text = _(
+            "Homs City Council: %(amount)s SYP of receipt %(receipt)s have been refunded"
+            " (application %(reference)s)."
+        ) % {
+            "amount": format_pounds(refund.amount),
+            "receipt": refund.receipt.number,
+            "reference": app.reference,
+        }
+    queue_sms(app.applicant.phone, str(text), dedupe_key=f"refund:{refund.pk}")

@@ -32,6 +32,7 @@ from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed
 from baladiya.core.money import format_pounds
 from baladiya.core.numbering import next_reference
+from baladiya.notifications.services import notify_refund
 from baladiya.payments.models import (
     CashierSession,
     IntentStatus,
@@ -571,6 +572,7 @@ def _write_refund(
         session=str(session.pk) if session else "",
         external_ref=ref,
     )
+    notify_refund(refund)
     return refund
 
 

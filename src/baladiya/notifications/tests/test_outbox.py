@@ -177,3 +177,35 @@ def test_a_production_node_without_an_sms_gateway_keeps_messages_and_says_why(
     assert message.state == "pending" and "BALADIYA_SMS_SENDER" in message.last_error
     ids = {w.id for w in outside_systems()}
     assert {"baladiya.W001", "baladiya.W002"} <= ids
+
+
+def test_an_administrator_puts_a_given_up_message_back_in_the_queue(
+    admin_user: User, settings: Any
+) -> None:
+    from django.test import Client
+
+    settings.SMS_SANDBOX_DOWN_NUMBERS = [PHONE]
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    queue_sms(PHONE, "نص")
+    deliver_due()
+    message = OutboxMessage.objects.get()
+    assert message.state == "dead"
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin_user)
+    listing = client.get("/admin/notifications/outboxmessage/?state=dead")
+    assert listing.status_code == 200 and PHONE in listing.content.decode()
+    client.post(
+        "/admin/notifications/outboxmessage/",
+        {"action": "retry_given_up", "_selected_action": [str(message.pk)]},
+    )
+    message.refresh_from_db()
+    assert message.state == "pending" and message.attempts == 0
+    assert AuditEvent.objects.filter(action="outbox.retried").count() == 1
+    settings.SMS_SANDBOX_DOWN_NUMBERS = []
+    assert deliver_due().sent == 1
+
+
+def test_one_pass_sends_more_than_one_claim_batch() -> None:
+    for n in range(25):
+        queue_sms(PHONE, f"رسالة {n}")
+    assert deliver_due(limit=100).sent == 25

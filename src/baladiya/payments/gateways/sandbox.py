@@ -267,6 +267,8 @@ def _parse_event(body: bytes) -> GatewayEvent:
         data = doc["data"]
         kind = EventKind(doc["type"])
         paid_at = dt.datetime.fromisoformat(data["paid_at"]) if data.get("paid_at") else None
+        if paid_at is not None and paid_at.tzinfo is None:
+            raise ValueError("paid_at without a time zone")
         payment = PaymentState(
             payment_id=str(data["payment_id"]),
             merchant_ref=str(data.get("merchant_ref") or ""),
@@ -283,8 +285,16 @@ def _parse_event(body: bytes) -> GatewayEvent:
             refund_id=str(data.get("refund_id") or ""),
             refund_amount=_whole(data.get("refund_amount") or 0),
         )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise GatewayError(_("The gateway's notification could not be read.")) from exc
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError) as exc:
+        raise UnreadableEvent(_("The gateway's notification could not be read.")) from exc
+
+
+class UnreadableEvent(GatewayError):
+    """Signed but malformed: a 4xx, so the gateway stops retrying something that will never
+    parse (a 5xx would make it retry forever)."""
+
+    status = 400
+    code = "unreadable_event"
 
 
 def _whole(value: object) -> int:

@@ -91,7 +91,7 @@ def online_start(request: HttpRequest, reference: str) -> HttpResponse:
             request.user,
             gateway=request.POST.get("gateway") or None,
             return_url=request.build_absolute_uri(reverse("payments:online_return")),
-            idempotency_key=request.POST.get("idempotency_key") or None,
+            idempotency_key=_scoped_key(request),
         )
     except payments.AlreadyPaid as exc:
         messages.info(request, str(exc.message))
@@ -100,6 +100,13 @@ def online_start(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, str(exc.message))
         return redirect(back)
     return redirect(start.redirect_url)
+
+
+def _scoped_key(request: HttpRequest) -> str | None:
+    """The form token scoped to the caller (as the portal's apply and the API do): one
+    citizen's token can never collide with or replay another's payment."""
+    token = (request.POST.get("idempotency_key") or "").strip()
+    return f"web:{request.user.pk}:{token}" if token else None
 
 
 def _intent_from(request: HttpRequest) -> PaymentIntent:

@@ -179,3 +179,24 @@ def test_refusal_message_follows_the_language(app: Application, pending: Payment
         headers={"Accept-Language": "en"},
     )
     assert english.json()["message"] == "The notification is not signed."
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda doc: doc.update(created=10**30),  # a date no calendar has
+        lambda doc: doc["data"].update(paid_at="2026-11-29T10:00:00"),  # no time zone
+        lambda doc: doc["data"].update(amount=-5),
+    ],
+)
+def test_signed_but_malformed_webhooks_are_a_clean_400(
+    pending: PaymentIntent, spoil: object
+) -> None:
+    doc = _doc(pending)
+    spoil(doc)  # type: ignore[operator]
+    answer = signed_post(doc)
+    assert answer.status_code == 400  # the gateway stops retrying; nothing is paid
+    assert answer.json()["code"] == "unreadable_event"
+    assert not Receipt.objects.exists()
+    pending.refresh_from_db()
+    assert pending.status != "succeeded"

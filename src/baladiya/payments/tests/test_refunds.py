@@ -171,3 +171,13 @@ def test_gateway_refund_by_supervisor_goes_back_through_the_gateway(
     assert refund.session is None
     app.refresh_from_db()
     assert app.status == Status.CANCELLED
+
+
+def test_the_payer_is_told_of_a_refund_by_sms(cashier: User, receipt: Receipt) -> None:
+    from baladiya.notifications.models import OutboxMessage
+
+    refund = pay.refund_receipt(receipt, cashier, "رفض الطلب")
+    assert receipt.application is not None
+    sms = OutboxMessage.objects.get(dedupe_key=f"refund:{refund.pk}")
+    assert sms.recipient == receipt.application.applicant.phone
+    assert receipt.number in sms.body and "50.00" in sms.body
