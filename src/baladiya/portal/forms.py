@@ -140,3 +140,13 @@ class PortalApplicationForm(ApplicationForm):
             "neighbourhood_id": str(area.pk),
             "phone": self.cleaned_data.get("address_phone", ""),
         }
+
+
+class CancelForm(forms.Form):
+    """The citizen cancels their own application: the reason goes into its history."""
+
+    reason = forms.CharField(
+        label=_("Why do you cancel it?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -30,12 +30,14 @@ from baladiya.centers.models import Center
 from baladiya.core.errors import DomainError, NotAllowed, NotFound
 from baladiya.core.text import normalize_arabic
 from baladiya.core.uploads import CheckedUpload
+from baladiya.delivery.models import Handover, Shipment, ShipmentEvent
 from baladiya.documents.models import IssuedDocument
 from baladiya.payments.models import Receipt
 
 ELECTRONIC_CENTER = "C00"
 TRACK_IP_SCOPE = "track-ip"
 TRACK_REF_SCOPE = "track-ref"
+TRACK_PHONE_SCOPE = "track-phone"
 # History notes a citizen reads: what to correct, why it was refused or cancelled. Other notes
 # (an approval remark, a counter note) are the staff's own.
 CITIZEN_NOTES = frozenset({"return", "reject", "cancel", "cancel_with_refund"})
@@ -238,18 +240,70 @@ def downloadable_document(user: User, reference: str) -> IssuedDocument:
     return doc
 
 
+# ---------------------------------------------------------------- receiving the document
+
+
+@dataclass(frozen=True)
+class DeliveryProgress:
+    """Where the document stands on its way to the citizen (the application page's card)."""
+
+    center: Center | None  # the pickup center (chosen, or where a returned parcel waits)
+    center_name: str
+    ready: bool  # waiting at `center` for its holder
+    handover: Handover | None
+    shipment: Shipment | None
+    events: list[ShipmentEvent]  # the post's events, oldest first
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.ready or self.handover or self.shipment)
+
+
+def delivery_progress(app: Application, language: str) -> DeliveryProgress:
+    """The pickup center and whether the document waits there or was handed over; for the
+    post, the shipment (tracking number, state) and the events the carrier reported. Events
+    kept for the record only (`ignored`: after the shipment was closed) are left out."""
+    shipment = Shipment.objects.filter(application=app).first()
+    events = (
+        list(
+            ShipmentEvent.objects.filter(shipment=shipment)
+            .exclude(outcome=ShipmentEvent.Outcome.IGNORED)
+            .order_by("occurred_at", "created_at")
+        )
+        if shipment is not None
+        else []
+    )
+    handover = (
+        Handover.objects.select_related("center").filter(application=app).first()
+        if app.status == Status.HANDED_OVER
+        else None
+    )
+    center = handover.center if handover is not None else app.pickup_center
+    return DeliveryProgress(
+        center=center,
+        center_name=center.display_name(language) if center is not None else "",
+        ready=app.status == Status.READY_FOR_PICKUP and center is not None,
+        handover=handover,
+        shipment=shipment,
+        events=events,
+    )
+
+
 # ---------------------------------------------------------------- status lookup
 
 
 def track(reference: str, phone: str, ip: str) -> Application | None:
     """The application with this reference whose applicant has this mobile, else None (one
-    answer for both mistakes). Failed lookups count per address and per reference typed;
-    over `TRACK_RATE_LIMIT` in `TRACK_RATE_WINDOW_SECONDS` the lookup refuses to run."""
+    answer for both mistakes). Failed lookups count per address, per reference typed and per
+    mobile typed (who knows a number must not walk references from many addresses); over
+    `TRACK_RATE_LIMIT` in `TRACK_RATE_WINDOW_SECONDS` the lookup refuses to run."""
     reference = reference.strip().upper()[:24]
+    phone = phone.strip()[:24]
     limit, window = settings.TRACK_RATE_LIMIT, settings.TRACK_RATE_WINDOW_SECONDS
     wait = max(
         ratelimit.wait_seconds(TRACK_IP_SCOPE, ip, limit, window),
         ratelimit.wait_seconds(TRACK_REF_SCOPE, reference, limit, window),
+        ratelimit.wait_seconds(TRACK_PHONE_SCOPE, phone, limit, window),
     )
     if wait:
         raise TrackThrottled(ratelimit.minutes_message(wait))
@@ -262,4 +316,5 @@ def track(reference: str, phone: str, ip: str) -> Application | None:
         with transaction.atomic():
             ratelimit.hit(TRACK_IP_SCOPE, ip)
             ratelimit.hit(TRACK_REF_SCOPE, reference)
+            ratelimit.hit(TRACK_PHONE_SCOPE, phone)
     return app

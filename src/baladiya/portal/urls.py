@@ -15,6 +15,8 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("applications/", views.applications, name="applications"),
     path("applications/<str:reference>/", views.application, name="application"),
+    path("applications/<str:reference>/correct/", views.correct, name="correct"),
+    path("applications/<str:reference>/cancel/", views.cancel, name="cancel"),
     path(
         "applications/<str:reference>/receipts/<str:number>.pdf",
         views.receipt_pdf,

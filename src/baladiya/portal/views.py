@@ -1,7 +1,8 @@
 """The electronic center, for citizens: catalog, login by SMS code, apply, follow, download.
 
-Views parse, authorize and render; writes go through `accounts.otp`, `accounts.services` and
-`portal.services`. Every page works without JavaScript. A citizen only ever reaches their own
+Views parse, authorize and render; writes go through `accounts.otp`, `accounts.services`,
+`portal.services` and, for correcting or cancelling one's own application,
+`applications.services` (the citizen rule is `accounts.permissions.citizen_refusal`). Every page works without JavaScript. A citizen only ever reaches their own
 applications: any other reference answers 404, exactly like an unknown one.
 """
 
@@ -29,14 +30,28 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from baladiya.accounts import otp
 from baladiya.accounts import services as accounts
 from baladiya.accounts.models import User
-from baladiya.accounts.permissions import citizen_of, is_citizen_account
-from baladiya.applications.forms import new_token
+from baladiya.accounts.permissions import (
+    citizen_of,
+    citizen_refusal,
+    is_citizen_account,
+    may_take,
+)
+from baladiya.applications import services as applications_services
+from baladiya.applications.forms import ResubmitForm, field_values_for_form, new_token
 from baladiya.applications.models import Application
+from baladiya.applications.workflow import Status, check_transition, transition
 from baladiya.catalog.models import DeliveryMode, Service
-from baladiya.core.errors import DomainError, NotAllowed, NotFound
+from baladiya.core.errors import DomainError, IllegalTransition, NotAllowed, NotFound
 from baladiya.payments import services as payments
 from baladiya.portal import services
-from baladiya.portal.forms import CodeForm, PhoneForm, PortalApplicationForm, ProfileForm, TrackForm
+from baladiya.portal.forms import (
+    CancelForm,
+    CodeForm,
+    PhoneForm,
+    PortalApplicationForm,
+    ProfileForm,
+    TrackForm,
+)
 
 OTP_PHONE = "portal_otp_phone"
 NEXT = "portal_next"
@@ -401,9 +416,117 @@ def application(request: HttpRequest, user: User, reference: str) -> HttpRespons
             "may_download": bool(
                 doc is not None and app.service.citizen_download and doc.state == doc.State.VALID
             ),
-            "attachments": list(app.attachments.all()),  # type: ignore[attr-defined]
+            "attachments": applications_services.current_attachments(app),
+            "may_correct": _may(user, app, "resubmit"),
+            "may_cancel": _may(user, app, "cancel"),
+            "return_note": (
+                applications_services.return_note(app) if app.status == Status.RETURNED else ""
+            ),
+            "delivery": services.delivery_progress(app, language),
             "language": language,
         },
+    )
+
+
+def _may(user: User, app: Application, step: str) -> bool:
+    """Whether the citizen may take `step` on their application now (state and rule)."""
+    t = transition(step)
+    return app.status in t.source and may_take(user, app, t)
+
+
+def _refusal(request: HttpRequest, user: User, app: Application, step: str) -> HttpResponse | None:
+    """None if the citizen may take `step` on their application now; else the answer: back
+    to the application with the reason (not possible in this status), or 403."""
+    try:
+        t = check_transition(step, app.status)
+    except IllegalTransition as exc:
+        messages.error(request, str(exc.message))
+        return redirect("portal:application", reference=app.reference)
+    reason = citizen_refusal(user, app, t)
+    return _forbidden(request, reason) if reason is not None else None
+
+
+@citizen_view()
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, user: User, reference: str) -> HttpResponse:
+    """A returned online application: the citizen corrects the form, sends new copies of the
+    papers asked for, and sends it back for review (`applications.services.resubmit`)."""
+    app = _own(user, reference)
+    refused = _refusal(request, user, app, "resubmit")
+    if refused is not None:
+        return refused
+    language = _language()
+    status = 200
+    if request.method == "POST":
+        form = ResubmitForm(request.POST, request.FILES, service=app.service, language=language)
+        if form.is_valid():
+            try:
+                applications_services.resubmit(
+                    app,
+                    user,
+                    form.field_values,
+                    form.cleaned_data.get("note", ""),
+                    attachments=form.uploads,
+                )
+            except NotAllowed as exc:
+                return _forbidden(request, str(exc.message))
+            except DomainError as exc:
+                form.add_error(None, str(exc.message))
+            except ValidationError as exc:  # the catalog changed between display and submit
+                form.add_error(None, exc.messages)
+            else:
+                messages.success(
+                    request, _("Thank you. Your corrected application was sent back for review.")
+                )
+                return redirect("portal:application", reference=app.reference)
+        status = 400
+    else:
+        form = ResubmitForm(
+            initial=field_values_for_form(app.service, app.field_values),
+            service=app.service,
+            language=language,
+        )
+    return render(
+        request,
+        "portal/correct.html",
+        {
+            "app": app,
+            "form": form,
+            "service_name": app.service.name(language),
+            "return_note": applications_services.return_note(app),
+            "attachments": applications_services.current_attachments(app),
+        },
+        status=status,
+    )
+
+
+@citizen_view()
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, user: User, reference: str) -> HttpResponse:
+    """The citizen cancels their own online application while no fee was paid for it."""
+    app = _own(user, reference)
+    refused = _refusal(request, user, app, "cancel")
+    if refused is not None:
+        return refused
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                applications_services.cancel(app, user, form.cleaned_data["reason"])
+            except NotAllowed as exc:
+                return _forbidden(request, str(exc.message))
+            except DomainError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(request, _("Your application was cancelled."))
+                return redirect("portal:application", reference=app.reference)
+        status = 400
+    return render(
+        request,
+        "portal/cancel.html",
+        {"app": app, "form": form, "service_name": app.service.name(_language())},
+        status=status,
     )
 
 

@@ -21,7 +21,7 @@ from baladiya.core.seed.homs import seed_homs
 from baladiya.documents import payload as wire
 from baladiya.documents.models import IssuedDocument
 from baladiya.documents.services import verify_payload, verify_pdf
-from baladiya.e2e.tests.conftest import arabic, login, pdf_text, read_qr
+from baladiya.e2e.tests.conftest import arabic, login, open_pdf, pdf_text, read_qr
 from baladiya.payments.models import Receipt
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,22 +35,6 @@ def seeded(clerk: User, cashier: User, live_server: Any, settings: Any) -> Servi
     settings.PUBLIC_BASE_URL = live_server.url
     seed_homs()
     return Service.objects.get(code=SERVICE)
-
-
-def _open_pdf(page: Page, link: Any) -> bytes:
-    """Click a link to a PDF: the browser opens it in its viewer (served inline, to print).
-    Return the bytes the viewer's "save" gives (same URL, same session cookies)."""
-    href = link.get_attribute("href")
-    with page.expect_response(lambda r: r.url.endswith(href)) as info:
-        link.click()
-    response = info.value
-    assert response.status == 200
-    assert response.headers["content-type"] == "application/pdf"
-    assert "inline" in response.headers["content-disposition"]
-    saved = page.request.get(response.url)
-    assert saved.ok
-    page.go_back()
-    return saved.body()
 
 
 def test_clerk_serves_a_citizen_from_search_to_printed_document(
@@ -124,7 +108,7 @@ def test_clerk_serves_a_citizen_from_search_to_printed_document(
     expect(desk).to_have_url(re.compile(r"/payments/receipts/[^/]+/$"))
     receipt = Receipt.objects.get(application=app)
     expect(desk.locator("h1")).to_contain_text(receipt.number)
-    receipt_pdf = _open_pdf(desk, desk.get_by_role("link", name=arabic("Print receipt (PDF)")))
+    receipt_pdf = open_pdf(desk, desk.get_by_role("link", name=arabic("Print receipt (PDF)")))
     assert receipt_pdf.startswith(b"%PDF-")
     text = pdf_text(receipt_pdf)
     assert receipt.number in text
@@ -147,7 +131,7 @@ def test_clerk_serves_a_citizen_from_search_to_printed_document(
     expect(page.locator(".messages")).to_contain_text(doc.number)
 
     # --- The printed document: its text, its QR code, and the QR's verdict.
-    pdf = _open_pdf(page, page.get_by_role("link", name=doc.number))
+    pdf = open_pdf(page, page.get_by_role("link", name=doc.number))
     assert pdf == bytes(doc.pdf)
     text = pdf_text(pdf)
     assert doc.number in text

@@ -1,6 +1,10 @@
-"""The electronic center in the browser: a citizen signs up with their mobile and the SMS
-code, completes the profile, applies with an attachment for pickup at a chosen center, and
-follows the status; someone else looks the status up by reference and mobile."""
+"""The electronic center in the browser, pickup at a chosen center: a citizen signs up with
+their mobile and the SMS code, completes the profile, applies with an attachment for pickup at
+a center of their choice, pays online at the sandbox gateway (its webhook arrives through the
+outbox), and follows the status; the back office of the owning agency reviews, approves and
+issues; the chosen center's clerk finds it in the pickup queue (another center's clerk does
+not) and hands it over; the citizen's page says so. Someone else looks the status up by
+reference and mobile."""
 
 from __future__ import annotations
 
@@ -12,33 +16,36 @@ from playwright.sync_api import Page, expect
 
 from baladiya.accounts.models import User
 from baladiya.applications.models import Application
+from baladiya.applications.workflow import Status
 from baladiya.catalog.models import RequiredAttachment, Service
 from baladiya.centers.models import Center
-from baladiya.e2e.tests.conftest import arabic
-from baladiya.notifications.models import OutboxMessage
+from baladiya.documents.models import IssuedDocument
+from baladiya.e2e.tests.conftest import (
+    arabic,
+    login,
+    pay_online,
+    review_and_issue,
+    sign_up,
+    sms_received,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PHONE = "+963933444555"
 
 
-def _sms_code(phone: str) -> str:
-    message = OutboxMessage.objects.filter(recipient=phone).order_by("-created_at").first()
-    assert message is not None
-    found = re.search(r"(?<![0-9])([0-9]{6})(?![0-9])", message.body)
-    assert found
-    return found.group(1)
-
-
-def test_citizen_signs_up_applies_for_pickup_and_follows_it(
-    page: Page, new_page: Callable[..., Page], service: Service, center: Center
+def test_citizen_signs_up_applies_pays_and_collects_at_the_chosen_center(
+    page: Page,
+    new_page: Callable[..., Page],
+    outside_world: str,
+    electronic_center: Center,
+    service: Service,
+    center: Center,
+    other_center: Center,
+    civil_officer: User,
+    clerk: User,
+    other_clerk: User,
 ) -> None:
-    Center.objects.create(
-        code="C00",
-        name_ar="المركز الإلكتروني",
-        name_en="Electronic center",
-        kind="electronic",
-        accepts_pickup=False,
-    )
     RequiredAttachment.objects.create(
         service=service, code="id-card", label_ar="صورة الهوية", label_en="ID card copy"
     )
@@ -48,22 +55,15 @@ def test_citizen_signs_up_applies_for_pickup_and_follows_it(
     expect(page).to_have_url(re.compile(r"/e/$"))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
 
-    # Sign up: the mobile typed in Arabic-Indic digits, then the code from the SMS.
-    page.locator(".main-nav").get_by_role("link", name=arabic("Log in or sign up")).click()
-    page.locator("#id_phone").fill("٠٩٣٣ ٤٤٤ ٥٥٥")
-    page.locator("#id_phone").press("Enter")
-    expect(page).to_have_url(re.compile(r"/e/login/code/$"))
-    expect(page.locator("main")).to_contain_text("+963933444555")
-    page.locator("#id_code").fill(_sms_code("+963933444555"))
-    page.locator("#id_code").press("Enter")
-
-    # The profile, once.
-    expect(page).to_have_url(re.compile(r"/e/profile/"))
-    page.locator("#id_national_number").fill("04011122233")
-    page.locator("#id_first_name").fill("سارة")
-    page.locator("#id_last_name").fill("النجار")
-    page.get_by_role("button", name=arabic("Save")).click()
-    expect(page).to_have_url(re.compile(r"/e/services/$"))
+    # Sign up: the mobile typed in Arabic-Indic digits, the code from the SMS, the profile.
+    sign_up(
+        page,
+        typed_phone="٠٩٣٣ ٤٤٤ ٥٥٥",
+        phone=PHONE,
+        national_number="04011122233",
+        first_name="سارة",
+        last_name="النجار",
+    )
 
     # Find the service by a loosely spelled search, read it, apply.
     page.locator("#q").fill("بيان قيد فردى")
@@ -81,29 +81,64 @@ def test_citizen_signs_up_applies_for_pickup_and_follows_it(
     app = Application.objects.get()
     expect(page).to_have_url(re.compile(rf"/e/applications/{app.reference}/$"))
     expect(page.locator("h1")).to_contain_text(app.reference)
-    expect(page.locator("main")).to_contain_text(arabic("Submitted"))
-    expect(page.locator("#pay")).to_be_visible()
-    user = User.objects.get(username="+963933444555")
+    expect(page.locator("main .status").first).to_have_text(arabic("Submitted"))
+    expect(page.locator("main")).to_contain_text(center.name_ar)
+    user = User.objects.get(username=PHONE)
     assert app.applicant == user.citizen and app.channel == "online" and app.pickup_center == center
+    assert app.center == electronic_center
 
-    # Pay online, when the payments app offers it (the sandbox gateway in tests).
-    pay = page.locator("#pay").get_by_role("button", name=arabic("Pay online"))
-    if pay.count():
-        pay.click()
-        page.get_by_role("button", name=arabic("Pay successfully")).click()
-        # The payments app's return page, then back to the application.
-        expect(page.locator("#payment-status")).to_contain_text(
-            arabic("Payment received. Thank you.")
-        )
-        page.get_by_role("link", name=arabic("Back to the application")).click()
-        page.wait_for_url(re.compile(rf"/e/applications/{app.reference}/$"))
-        expect(page.locator("main .status").first).to_have_text(arabic("Paid"))
-        expect(page.locator("#pay")).to_have_count(0)
-        receipt = page.get_by_role("link", name=re.compile(arabic("Receipt")))
-        expect(receipt).to_be_visible()
-        with page.expect_download() as download:
-            receipt.click()
-        assert download.value.suggested_filename.endswith(".pdf")
+    # Pay online at the sandbox gateway; the webhook records the payment.
+    pay_online(page, app.reference)
+    expect(page.locator("main .status").first).to_have_text(arabic("Paid"))
+    expect(page.locator("#pay")).to_have_count(0)
+    receipt = page.get_by_role("link", name=re.compile(arabic("Receipt")))
+    expect(receipt).to_be_visible()
+    with page.expect_download() as download:
+        receipt.click()
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    # The back office of the owning agency reviews, approves and issues: the printed
+    # document goes to the chosen center's pickup queue.
+    office = new_page("ar")
+    login(office, civil_officer.username)
+    review_and_issue(office, app.reference)
+    doc = IssuedDocument.objects.get(application=app)
+    expect(office.locator(".messages")).to_contain_text(doc.number)
+    expect(office.locator("h1 .status")).to_have_class(re.compile(r"\bstatus-ready_for_pickup\b"))
+
+    # The citizen's page and phone: ready at the chosen center.
+    page.reload()
+    expect(page.locator("main .status").first).to_have_text(arabic("Ready for pickup"))
+    expect(page.locator("#ready")).to_contain_text(center.name_ar)
+    assert center.name_ar in sms_received(PHONE)[0]
+
+    # Another center's clerk does not have it; the chosen center's clerk hands it over.
+    elsewhere = new_page("ar")
+    login(elsewhere, other_clerk.username)
+    elsewhere.goto("/delivery/pickup/")
+    expect(elsewhere.locator("main")).not_to_contain_text(app.reference)
+    desk = new_page("ar")
+    login(desk, clerk.username)
+    desk.locator(".main-nav").get_by_role("link", name=arabic("Pickup"), exact=True).click()
+    row = desk.locator("table.queue tbody tr", has_text=app.reference)
+    expect(row).to_contain_text(doc.number)
+    expect(row).to_contain_text("04011122233")
+    row.get_by_role("link", name=arabic("Hand over")).click()
+    expect(desk.locator("main")).to_contain_text("سارة")
+    desk.locator("#id_id_number").fill("04011122233")
+    desk.get_by_role("button", name=arabic("Hand over the document")).click()
+    expect(desk.locator(".messages")).to_contain_text(app.reference)
+    expect(desk.locator("main")).to_contain_text(arabic("No document is waiting at this center."))
+    assert Application.objects.get(pk=app.pk).status == Status.HANDED_OVER
+
+    # The citizen's page: handed over, at that center; the history has every step.
+    page.reload()
+    expect(page.locator("main .status").first).to_have_text(arabic("Handed over"))
+    expect(page.locator("#ready")).to_have_count(0)
+    expect(page.locator("#handed-over")).to_contain_text(center.name_ar)
+    history = page.locator("main table").last
+    for status in ("Submitted", "Paid", "In review", "Approved", "Ready for pickup"):
+        expect(history).to_contain_text(arabic(status))
 
     # My applications lists it.
     page.locator(".main-nav").get_by_role("link", name=arabic("My applications")).click()
@@ -115,7 +150,7 @@ def test_citizen_signs_up_applies_for_pickup_and_follows_it(
     other.locator("#id_reference").fill(app.reference)
     other.locator("#id_phone").fill("0933 444 555")
     other.get_by_role("button", name="Show the status").click()
-    expect(other.locator("#result")).to_contain_text("Submitted")
+    expect(other.locator("#result")).to_contain_text("Handed over")
     other.locator("#id_reference").fill(app.reference)
     other.locator("#id_phone").fill("0933 444 556")
     other.get_by_role("button", name="Show the status").click()
