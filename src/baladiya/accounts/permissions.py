@@ -105,10 +105,13 @@ def require_view_application(user: Any, app: Application) -> None:
 
 
 def may_take(user: Any, app: Application, t: Transition) -> bool:
-    """Whether `user` may take transition `t` on `app` (role, center, agency, approval)."""
+    """Whether `user` may take transition `t` on `app` (role, center, agency, approval; for a
+    citizen account, `citizen_refusal`)."""
     staff = _staff(user)
     if staff is None or not t.roles:  # no roles: a system event (the post's callback)
         return False
+    if is_citizen_account(staff):
+        return citizen_refusal(staff, app, t) is None
     for role in t.roles & staff.role_codes():
         if _role_allows(staff, role, app, t):
             return True
@@ -154,8 +157,45 @@ def _role_allows(staff: User, role: str, app: Application, t: Transition) -> boo
     return False
 
 
+def citizen_refusal(user: Any, app: Application, t: Transition) -> str | None:
+    """Why a citizen account may not take `t` on `app`; None when it may.
+
+    The rule (the pseudo-role `roles.CITIZEN` on a transition):
+    - only the steps that list `roles.CITIZEN` (resubmit, cancel): never a staff step;
+    - only on an application whose applicant is the account's own citizen record;
+    - only on an online application (channel `online`): one made at a counter was recorded
+      by a clerk with papers checked at that center, so it is corrected or cancelled there
+      (the "returned" SMS tells the citizen which center);
+    - `cancel` only while no fee was received for it (no receipt at all: a fee paid, even if
+      the application came back for correction, is cancelled by the council with a refund,
+      `cancel_with_refund`); the workflow already limits it to submitted or returned.
+    """
+    from baladiya.applications.models import Channel
+
+    account = _staff(user)
+    citizen = citizen_of(account)
+    if account is None or citizen is None or roles.CITIZEN not in t.roles:
+        return str(_("Only the council's staff take this step."))
+    if citizen.pk != app.applicant_id:
+        return str(_("You may not change another person's application."))
+    if app.channel != Channel.ONLINE:
+        return str(
+            _("This application was made at a service center: it is corrected or cancelled there.")
+        )
+    if t.name == "cancel" and app.receipts.exists():
+        return str(
+            _("A fee was paid for this application: ask the council to cancel it with a refund.")
+        )
+    return None
+
+
 def require_transition(user: Any, app: Application, t: Transition) -> User:
     staff = _staff(user)
+    if staff is not None and is_citizen_account(staff):
+        reason = citizen_refusal(staff, app, t)
+        if reason is not None:
+            raise NotAllowed(reason)
+        return staff
     if staff is None or not may_take(staff, app, t):
         raise NotAllowed(
             _("You may not “%(action)s” this application (role or center).") % {"action": t.label}

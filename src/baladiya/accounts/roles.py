@@ -28,3 +28,9 @@ ROLE_LABELS = {
 }
 ALL_ROLES = tuple(ROLE_LABELS)
 CENTER_BOUND_ROLES = frozenset({CLERK, CASHIER})
+
+# Not a staff role: the applicant themself, through a citizen portal account (OTP login, no
+# group, no password). It only appears in `applications.workflow` on the few steps a citizen
+# may take on their own application; `accounts.permissions.citizen_refusal` holds the rule. It
+# is deliberately not in ALL_ROLES, so no group (not even one named "citizen") ever grants it.
+CITIZEN = "citizen"

@@ -1,7 +1,8 @@
 """Counter forms: register a citizen, apply for a service (typed fields built from the catalog).
 
 The service's own fields are validated by `catalog.forms.clean_field_values` (the same rules
-as the portal and the API); uploads by `core.uploads.check_upload` (content, not name). All
+as the portal and the API); uploads by `core.uploads.check_upload` (content, not name), for a
+new application and for a corrected one (`check_attachments`). All
 errors are collected at once and shown next to their fields; nothing is created until the
 whole form is valid.
 """
@@ -134,6 +135,64 @@ def check_service_fields(form: forms.Form, service: Service) -> dict[str, Any] |
         return None
 
 
+def add_attachment_fields(
+    form: forms.Form, service: Service, language: str, *, replacing: bool = False
+) -> None:
+    """One file field per paper of the service. `replacing` (a correction): every one is
+    optional, an empty one keeps the paper already attached."""
+    for att in service.attachments.all():
+        required = att.required and not replacing
+        form.fields[FILE_PREFIX + att.code] = forms.FileField(
+            label=(
+                _("New copy: %(paper)s") % {"paper": att.label(language)}
+                if replacing
+                else att.label(language)
+            ),
+            required=False,  # checked by `check_attachments` with a clearer message
+            widget=forms.FileInput(
+                attrs={"accept": ACCEPTED_FILES, **({"required": True} if required else {})}
+            ),
+            help_text=(
+                _("PDF, PNG or JPEG. Leave empty to keep the current one.")
+                if replacing
+                else _("PDF, PNG or JPEG")
+            ),
+        )
+
+
+def check_attachments(
+    form: forms.Form, service: Service, *, require: bool = True
+) -> dict[str, CheckedUpload]:
+    """Check every uploaded paper by content, size and name (`core.uploads.check_upload`);
+    put each message next to its field. `require`: a required paper must be attached."""
+    uploads: dict[str, CheckedUpload] = {}
+    for att in service.attachments.all():
+        name = FILE_PREFIX + att.code
+        upload = form.files.get(name)
+        if not isinstance(upload, UploadedFile):
+            if att.required and require:
+                form.add_error(name, _("Attach this document (PDF, PNG or JPEG)."))
+            continue
+        try:
+            checked = check_upload(upload)
+        except DomainError as exc:
+            form.add_error(name, str(exc.message))
+            continue
+        claimed = _EXTENSIONS.get((upload.name or "").rsplit(".", 1)[-1].lower())
+        if claimed is not None and claimed != checked.content_type:
+            form.add_error(
+                name,
+                _(
+                    "The file is named as a %(named)s but its content is a %(actual)s. "
+                    "Scan or save it again."
+                )
+                % {"named": _TYPE_NAMES[claimed], "actual": _TYPE_NAMES[checked.content_type]},
+            )
+            continue
+        uploads[att.code] = checked
+    return uploads
+
+
 def field_values_for_form(service: Service, values: dict[str, Any]) -> dict[str, str]:
     return {
         FIELD_PREFIX + f.name: "" if values.get(f.name) is None else str(values[f.name])
@@ -205,15 +264,7 @@ class ApplicationForm(forms.Form):
         if home_center is not None and home_center.accepts_pickup:
             pickup.initial = home_center.pk
         add_service_fields(self, service, language)
-        for att in service.attachments.all():
-            self.fields[FILE_PREFIX + att.code] = forms.FileField(
-                label=att.label(language),
-                required=False,  # checked in clean() with a clearer message
-                widget=forms.FileInput(
-                    attrs={"accept": ACCEPTED_FILES, **({"required": True} if att.required else {})}
-                ),
-                help_text=_("PDF, PNG or JPEG"),
-            )
+        add_attachment_fields(self, service, language)
 
     def service_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith(FIELD_PREFIX)]
@@ -251,30 +302,7 @@ class ApplicationForm(forms.Form):
         return cleaned
 
     def _check_files(self) -> None:
-        for att in self.service.attachments.all():
-            name = FILE_PREFIX + att.code
-            upload = self.files.get(name)
-            if not isinstance(upload, UploadedFile):
-                if att.required:
-                    self.add_error(name, _("Attach this document (PDF, PNG or JPEG)."))
-                continue
-            try:
-                checked = check_upload(upload)
-            except DomainError as exc:
-                self.add_error(name, str(exc.message))
-                continue
-            claimed = _EXTENSIONS.get((upload.name or "").rsplit(".", 1)[-1].lower())
-            if claimed is not None and claimed != checked.content_type:
-                self.add_error(
-                    name,
-                    _(
-                        "The file is named as a %(named)s but its content is a %(actual)s. "
-                        "Scan or save it again."
-                    )
-                    % {"named": _TYPE_NAMES[claimed], "actual": _TYPE_NAMES[checked.content_type]},
-                )
-                continue
-            self.uploads[att.code] = checked
+        self.uploads = check_attachments(self, self.service)
 
     def delivery_address(self) -> dict[str, str]:
         if self.cleaned_data.get("delivery_mode") != DeliveryMode.POST:
@@ -288,7 +316,9 @@ class ApplicationForm(forms.Form):
 
 
 class ResubmitForm(forms.Form):
-    """A returned application, corrected: the service's fields again, and a note."""
+    """A returned application, corrected: the service's fields again, a new copy of any of
+    its papers (optional, checked like a new application's) and a note. Used at the counter
+    and in the citizen portal."""
 
     note = forms.CharField(
         label=_("What was corrected"),
@@ -301,16 +331,22 @@ class ResubmitForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.service = service
         self.field_values: dict[str, Any] = {}
+        self.uploads: dict[str, CheckedUpload] = {}
         add_service_fields(self, service, language)
+        add_attachment_fields(self, service, language, replacing=True)
 
     def service_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in self.fields if name.startswith(FIELD_PREFIX)]
+
+    def file_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(FILE_PREFIX)]
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         values = check_service_fields(self, self.service)
         if values is not None:
             self.field_values = values
+        self.uploads = check_attachments(self, self.service, require=False)
         return cleaned
 
 

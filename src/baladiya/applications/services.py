@@ -24,7 +24,7 @@ from baladiya.accounts.permissions import require_center, require_role, require_
 from baladiya.applications.models import Application, ApplicationEvent, Attachment, Channel
 from baladiya.applications.workflow import OPEN_STATES, Status, check_transition
 from baladiya.catalog.forms import clean_field_values
-from baladiya.catalog.models import DeliveryMode, Service
+from baladiya.catalog.models import DeliveryMode, FieldType, Service
 from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import DomainError
@@ -220,7 +220,11 @@ def move(
     system actors (a verified payment webhook, a sync applier) that have no user.
     """
     with transaction.atomic():
-        locked = Application.objects.select_for_update(of=("self",)).select_related("service").get(pk=app.pk)
+        locked = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("service")
+            .get(pk=app.pk)
+        )
         t = check_transition(name, locked.status)
         if check_permission:
             require_transition(actor, locked, t)
@@ -228,7 +232,7 @@ def move(
         locked.status = t.target
         locked.save(update_fields=["status", "updated_at"])
         event = _history(locked, name, previous, t.target, actor, note)
-        notify_status_change(locked, event.pk)
+        notify_status_change(locked, event.pk, note)
         audit.record(
             f"application.{name}",
             actor=actor,
@@ -279,13 +283,87 @@ def reject(app: Application, actor: User, note: str) -> Application:
     return move(app, "reject", actor, note)
 
 
-def resubmit(app: Application, actor: User, fields: dict[str, Any], note: str = "") -> Application:
-    """The citizen corrected the form: store the new values, back to `paid` for review."""
+# Field types whose values never go into the audit log (only the field's name does).
+SENSITIVE_FIELD_TYPES = frozenset({FieldType.NATIONAL_NUMBER, FieldType.PHONE})
+
+
+def resubmit(
+    app: Application,
+    actor: User,
+    fields: dict[str, Any],
+    note: str = "",
+    *,
+    attachments: dict[str, CheckedUpload] | None = None,
+) -> Application:
+    """A returned application, corrected: new field values and replacement papers, back to
+    `paid` for review (a clerk at its center, or the applicant online: `resubmit` roles).
+
+    `attachments` (code -> checked upload, codes of the service's papers) are stored as new
+    Attachment rows; the earlier ones stay for the record, the newest per code is the current
+    one (`current_attachments`). The audit event lists the changed fields (names; the previous
+    and new values too, except for national numbers and phone numbers) and the papers
+    replaced (code, new file's SHA-256). Nothing is written if the actor may not resubmit or
+    a value or code is invalid.
+    """
+    uploads = dict(attachments or {})
     cleaned = clean_field_values(app.service, fields)
+    papers = {a.code for a in app.service.attachments.all()}
+    unknown = sorted(set(uploads) - papers)
+    if unknown:
+        raise DomainError(
+            _("This service has no paper called %(codes)s.") % {"codes": ", ".join(unknown)}
+        )
     with transaction.atomic():
+        locked = Application.objects.select_for_update(of=("self",)).get(pk=app.pk)
+        # State and actor first: a refused resubmission stores no file.
+        require_transition(actor, locked, check_transition("resubmit", locked.status))
+        changed, changes = _field_changes(app.service, locked.field_values or {}, cleaned)
         Application.objects.filter(pk=app.pk).update(field_values=cleaned)
+        for code in sorted(uploads):
+            _store_attachment(locked, code, uploads[code])
         app.field_values = cleaned
-        return move(app, "resubmit", actor, note)
+        return move(
+            app,
+            "resubmit",
+            actor,
+            note,
+            changed_fields=changed,
+            changes=changes,
+            replaced_attachments={code: uploads[code].sha256 for code in sorted(uploads)},
+        )
+
+
+def _field_changes(
+    service: Service, before: dict[str, Any], after: dict[str, Any]
+) -> tuple[list[str], dict[str, list[Any]]]:
+    """(names of the fields whose value changed, {name: [before, after]} for the
+    non-sensitive ones), in the form's order."""
+    kinds = {f.name: f.type for f in service.fields.all()}
+    order = list(kinds)
+    names = sorted(
+        (n for n in set(before) | set(after) if before.get(n) != after.get(n)),
+        key=lambda n: (order.index(n) if n in kinds else len(order), n),
+    )
+    values = {
+        n: [before.get(n), after.get(n)]
+        for n in names
+        if n in kinds and kinds[n] not in SENSITIVE_FIELD_TYPES
+    }
+    return names, values
+
+
+def return_note(app: Application) -> str:
+    """What the reviewer asked to correct (the note of the latest `return`), '' if none."""
+    event = app.events.filter(action="return").order_by("-created_at", "-id").first()
+    return event.note if event is not None else ""
+
+
+def current_attachments(app: Application) -> list[Attachment]:
+    """The papers in force: the newest upload per code (a resubmission adds new ones)."""
+    newest: dict[str, Attachment] = {}
+    for att in app.attachments.order_by("created_at", "id"):
+        newest[att.code] = att
+    return sorted(newest.values(), key=lambda a: (a.created_at, str(a.pk)))
 
 
 def cancel(app: Application, actor: User, note: str) -> Application:

@@ -373,8 +373,10 @@ def detail(request: HttpRequest, user: User, reference: str) -> HttpResponse:
         )
     ]
     attachment_labels = {a.code: a.label(language) for a in app.service.attachments.all()}
-    attachments = [
-        (attachment_labels.get(a.code, a.code), a) for a in app.attachments.order_by("created_at")
+    current = {a.pk for a in services.current_attachments(app)}
+    attachments = [  # every upload, oldest first; a resubmission's replacement is the current
+        (attachment_labels.get(a.code, a.code), a, a.pk in current)
+        for a in app.attachments.order_by("created_at", "id")
     ]
     receipts = list(app.receipts.prefetch_related("refunds").order_by("issued_at"))
     document = _document_of(app)
@@ -463,19 +465,29 @@ def act(request: HttpRequest, user: User, reference: str, action: str) -> HttpRe
 @staff_view
 @require_http_methods(["GET", "POST"])
 def resubmit(request: HttpRequest, user: User, reference: str) -> HttpResponse:
-    """A returned application, corrected at the counter and sent back for review."""
+    """A returned application, corrected at the counter (fields, new copies of papers) and
+    sent back for review."""
     app = _visible_application(user, reference)
     t = transition("resubmit")
     if not may_take(user, app, t):
         return _forbidden(request, _("Your role does not allow this action."))
     language = _language()
     if request.method == "POST":
-        form = ResubmitForm(request.POST, service=app.service, language=language)
+        form = ResubmitForm(request.POST, request.FILES, service=app.service, language=language)
         if form.is_valid():
             try:
-                services.resubmit(app, user, form.field_values, form.cleaned_data.get("note", ""))
+                services.resubmit(
+                    app,
+                    user,
+                    form.field_values,
+                    form.cleaned_data.get("note", ""),
+                    attachments=form.uploads,
+                )
             except NotAllowed as exc:
                 return _forbidden(request, str(exc.message))
+            except ValidationError as exc:  # the catalog changed between display and submit
+                messages.error(request, " ".join(exc.messages))
+                return redirect("applications:detail", reference=app.reference)
             except DomainError as exc:
                 messages.error(request, str(exc.message))
                 return redirect("applications:detail", reference=app.reference)
@@ -487,7 +499,6 @@ def resubmit(request: HttpRequest, user: User, reference: str) -> HttpResponse:
             service=app.service,
             language=language,
         )
-    last_return = app.events.filter(action="return").order_by("-created_at").first()
     return render(
         request,
         "applications/resubmit.html",
@@ -495,7 +506,7 @@ def resubmit(request: HttpRequest, user: User, reference: str) -> HttpResponse:
             "app": app,
             "form": form,
             "service_name": app.service.name(language),
-            "return_note": last_return.note if last_return else "",
+            "return_note": services.return_note(app),
         },
     )
 

@@ -14,10 +14,12 @@ counter applications of counter-approval services are reviewed, issued and dispa
 their center (clerks); back-office services and every online application (channel `online`,
 center C00) are fulfilled by the back office (officers of the service's agency). `deliver`
 and `return_to_sender` have no role: only the postal service's verified callback takes them
-(`delivery.post.services.handle_postal_event`). A returned document waits at a center
-(`delivery.post.services.return_center`): the pickup center on the application, else the
-center serving the address's neighbourhood, else the issuing center, else the first center
-that accepts pickups.
+(`delivery.post.services.handle_postal_event`). The pseudo-role `citizen` (not a staff role)
+lets the applicant correct and resubmit, or cancel, their own online application from the
+portal (`accounts.permissions.citizen_refusal`; cancel only while no fee was received).
+A returned document waits at a center (`delivery.post.services.return_center`): the pickup
+center on the application, else the center serving the address's neighbourhood, else the
+issuing center, else the first center that accepts pickups.
 
 Side effects live in the service functions that take each transition
 (`applications.services`, `payments.services`, `documents.services`, `delivery.services`,
@@ -89,7 +91,8 @@ TRANSITIONS: dict[str, Transition] = {
             _("Return for correction"),
         ),
         _t("reject", {S.IN_REVIEW}, S.REJECTED, {R.OFFICER, R.SUPERVISOR}, _("Reject")),
-        _t("resubmit", {S.RETURNED}, S.PAID, {R.CLERK}, _("Resubmit corrected")),
+        # CITIZEN: the applicant, on their own online application (accounts.permissions).
+        _t("resubmit", {S.RETURNED}, S.PAID, {R.CLERK, R.CITIZEN}, _("Resubmit corrected")),
         _t("issue", {S.APPROVED}, S.ISSUED, {R.CLERK, R.OFFICER}, _("Issue document")),
         _t(
             "route_to_pickup",
@@ -113,7 +116,7 @@ TRANSITIONS: dict[str, Transition] = {
             "cancel",
             {S.SUBMITTED, S.RETURNED},
             S.CANCELLED,
-            {R.CLERK, R.SUPERVISOR},
+            {R.CLERK, R.SUPERVISOR, R.CITIZEN},  # a citizen only while nothing was paid
             _("Cancel"),
         ),
         _t(

@@ -30,8 +30,7 @@ def _demo_node() -> bool:
 
 def sandbox_inbox_active() -> bool:
     """True on a demo or debug node whose SMS go to the sandbox gateway."""
-    sender = str(getattr(settings, "SMS_SENDER", "") or SANDBOX_SENDER)
-    return _demo_node() and sender == SANDBOX_SENDER
+    return _demo_node() and getattr(settings, "SMS_SENDER", "") == SANDBOX_SENDER
 
 
 @require_GET
