@@ -276,6 +276,14 @@ def status_text(app: Application, note: str = "") -> str:
             "reference": app.reference,
             "status": status,
         }
+        if app.status == "dispatched":
+            from baladiya.delivery.post.models import Shipment
+
+            shipment = Shipment.objects.filter(application_id=app.pk).first()
+            if shipment is not None:
+                text += " " + _("Tracking number %(number)s") % {
+                    "number": shipment.tracking_number
+                }
         if app.status == "ready_for_pickup" and app.pickup_center_id:
             text += " " + _("Collect it at %(center)s with your ID card.") % {
                 "center": app.pickup_center.name_ar  # type: ignore[union-attr]

@@ -61,6 +61,8 @@ def test_issued_dispatched_delivered(post_app: Application, civil_officer: User)
     assert not OutboxMessage.objects.exclude(state="sent").exists()
     # The applicant got an SMS at each visible step (dispatched, delivered among them).
     assert SandboxSms.objects.filter(phone=post_app.applicant.phone).count() >= 2
+    # The dispatch SMS carries the tracking number, so the citizen can follow the parcel.
+    assert SandboxSms.objects.filter(text__contains=shipment.tracking_number).exists()
     assert verify_chain() == []
 
 
