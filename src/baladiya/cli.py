@@ -104,7 +104,13 @@ def write_credentials(accounts: list[dict[str, Any]], path: Path | None = None) 
     for entry in accounts:
         known[entry["username"]] = entry
     body = {
-        "note": "Demo accounts created by `baladiya seed homs --demo`. Not for production.",
+        "note": (
+            "Demo accounts created by `baladiya seed homs --demo`. Not for production. "
+            "Staff log in at /accounts/login/ with username and password. Citizens (role "
+            "citizen) log in at /e/login/ with their mobile number and a one-time code: the "
+            "sandbox SMS gateway delivers it to the page /notifications/sandbox/ (demo and "
+            "debug only); until the outbox pump sends it, it waits in the outbox, listed there too."
+        ),
         "url": settings.PUBLIC_BASE_URL,
         "accounts": sorted(known.values(), key=lambda e: e["username"]),
     }

@@ -21,6 +21,7 @@ urlpatterns = [
     path("documents/", include("baladiya.documents.urls")),
     path("verify/", include("baladiya.documents.verify_urls")),
     path("delivery/", include("baladiya.delivery.urls")),
+    path("notifications/", include("baladiya.notifications.urls")),
     path("e/", include("baladiya.portal.urls")),
     path("api/", include("baladiya.api.urls")),
     path("", include("baladiya.core.urls")),

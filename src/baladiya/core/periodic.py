@@ -7,6 +7,7 @@ pump keeps the last run time in memory only, which is enough for that reason.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,11 +47,20 @@ def sync_stale_shipments(older_than: dt.timedelta = dt.timedelta(hours=12)) -> s
 
 
 def purge_expired() -> str:
-    """One-time codes and rate-limit hits past every window."""
+    """One-time codes and rate-limit hits past every window; the text of login-code SMS
+    (expired and never sent, or sent and not yet blanked) and the sandbox's day-old SMS."""
+    from django.conf import settings
+
     from baladiya.accounts.otp import purge_codes
     from baladiya.accounts.ratelimit import purge
+    from baladiya.notifications.services import purge_secrets
 
-    return f"{purge_codes()} codes, {purge()} hits purged"
+    keep_days = max(2, math.ceil(settings.OTP_DAILY_WINDOW_SECONDS / 86400) + 1)
+    messages, sandbox = purge_secrets()
+    return (
+        f"{purge_codes(keep_days)} codes, {purge(keep_days)} hits, {messages} code SMS, "
+        f"{sandbox} sandbox SMS purged"
+    )
 
 
 @dataclass

@@ -1,7 +1,13 @@
 """A lived-in demo: a few hundred applications in every state across the Homs centers.
 
 Everything goes through the real service functions (numbers, receipts, documents, audit), so
-the demo is also a smoke test of the whole counter flow. Deterministic for a given seed.
+the demo is also a smoke test of the whole counter flow. One application in five comes through
+the electronic center (C00) from a demo citizen's portal account: paid online at the sandbox
+gateway (its signed webhook delivered through the outbox), fulfilled by the back office, then
+collected at the center the citizen chose or sent by the sandbox post (delivered, or returned
+to a center's pickup queue). The outbox is pumped in-process (no web server runs yet), so
+the SMS of the last applications are still waiting in it. Deterministic for a given seed (which
+states, services, people; ids and gateway references are random).
 """
 
 from __future__ import annotations
@@ -9,12 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import uuid
 from collections import Counter as Tally
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.test.utils import override_settings
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 
 from baladiya.accounts import roles
@@ -22,8 +32,10 @@ from baladiya.accounts.models import Citizen, User
 from baladiya.applications import services as apps
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
-from baladiya.catalog.models import FieldType, Service
-from baladiya.centers.models import Center
+from baladiya.catalog.models import DeliveryMode, FieldType, Service
+from baladiya.centers.models import Center, Neighbourhood
+from baladiya.core.errors import DomainError
+from baladiya.notifications.senders import PermanentFailure, TransientFailure
 
 FIRST_NAMES = [
     "أحمد", "محمد", "خالد", "عمر", "يوسف", "سامر", "رامي", "حسان", "علي", "مازن",
@@ -157,11 +169,19 @@ def generate_demo(
             )
             pay.open_session(cashiers[center.pk], 50000)
 
+    desk = _online_desk(services, clerks, supervisor or officer)
+
     tally: Tally[str] = Tally()
     delivered = 0
     states = [s for s, _ in TARGETS]
     weights = [w for _, w in TARGETS]
     for i in range(count):
+        if i % ONLINE_EVERY == ONLINE_SLOT:
+            tally[_online_application(desk, rng)] += 1
+            tally["online"] += 1
+            if progress:
+                progress(i + 1)
+            continue
         center = centers[i % len(centers)]
         service = rng.choice(services)
         citizen = rng.choice(citizens)
@@ -260,8 +280,9 @@ _BY_POST = (Status.DISPATCHED, Status.DELIVERED)
 
 def _post(app: Application, target: str, clerk: User) -> str:
     """Send by post (the issuing center's clerk); for `delivered`, the sandbox post office
-    delivers it, or one time in four brings it back to a center's pickup queue. The events are
-    taken directly (no callback through the outbox: the demo has no web server yet)."""
+    delivers it, or one time in four brings it back to a center's pickup queue. Its events
+    are taken directly here (the outbox is pumped only for online applications, so that the
+    SMS of the last counter applications are still waiting in it)."""
     from baladiya.delivery.post import sandbox
     from baladiya.delivery.post.models import SandboxParcel
     from baladiya.delivery.post.services import dispatch, handle_postal_event
@@ -276,6 +297,251 @@ def _post(app: Application, target: str, clerk: User) -> str:
         handle_postal_event(event)
     app.refresh_from_db()
     return app.status
+
+
+def _carry(app: Application, outcome: str, rng: random.Random) -> str:
+    """The sandbox post office delivers (or brings back) a dispatched parcel; its signed
+    callbacks go through the outbox to our callback endpoint, as they would over HTTP."""
+    from baladiya.delivery.post import sandbox
+    from baladiya.delivery.post.models import SandboxParcel, Shipment
+
+    shipment = Shipment.objects.get(application=app)
+    parcel = SandboxParcel.objects.get(tracking_number=shipment.tracking_number)
+    sandbox.advance(parcel, outcome, rng=rng)
+    pump_outbox()
+    app.refresh_from_db()
+    return app.status
+
+
+# ---------------------------------------------------------------- the outbox, in-process
+
+
+def in_process_transport(url: str, body: str, headers: dict[str, str]) -> str:
+    """`WEBHOOK_TRANSPORT` while the demo is generated: no web server runs yet, so each webhook
+    is handed to the service behind the endpoint its URL names (the payment gateway's webhook,
+    the post's callback), signature checks included. A refusal is retried, as a 4xx/5xx is."""
+    from baladiya.delivery.post.interface import BadCallback
+    from baladiya.delivery.post.services import receive_callback
+    from baladiya.payments.gateways.services import handle_webhook
+
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        raise PermanentFailure(f"no such endpoint on this node: {url}") from None
+    data = body.encode("utf-8")
+    try:
+        if match.view_name == "payments:gateway_webhook":
+            return f"in-process {handle_webhook(match.kwargs['gateway'], headers, data)}"
+        if match.view_name == "delivery:post_callback":
+            return f"in-process {receive_callback(data, headers)}"
+    except DomainError as exc:
+        raise TransientFailure(f"{exc.code}: {exc.message}") from exc
+    except BadCallback as exc:
+        raise TransientFailure(str(exc)) from exc
+    raise PermanentFailure(f"not a webhook endpoint: {url}")
+
+
+def pump_outbox() -> int:
+    """Deliver everything due (SMS to the sandbox gateway, webhooks in-process)."""
+    from baladiya.notifications.services import deliver_due
+
+    sent = 0
+    with override_settings(WEBHOOK_TRANSPORT=f"{__name__}.in_process_transport"):
+        for _ in range(50):  # failures are rescheduled later, so this ends; a bound anyway
+            tally = deliver_due(limit=500)
+            sent += tally.sent
+            if not tally.handled:
+                break
+    return sent
+
+
+# ---------------------------------------------------------------- the electronic center
+
+ONLINE_EVERY, ONLINE_SLOT = 5, 2  # applications 2, 7, 12 … (the last ones stay at counters)
+LATE_WEBHOOK_SECONDS = 2 * 3600
+# What happens to each online application: every plan once first (so a small demo shows them
+# all), then drawn by weight. `confirming`: paid at the gateway, whose webhook is late (the
+# background pump or its payment sweep records it once the node runs): once only.
+ONLINE_PLANS: list[tuple[str, int]] = [
+    ("unpaid", 5),
+    ("declined", 2),  # the gateway declined the card: still awaiting payment
+    ("confirming", 0),
+    ("paid", 8),
+    ("in_review", 8),
+    ("returned", 4),
+    ("rejected", 3),
+    ("approved", 4),
+    ("ready_for_pickup", 10),  # waits at the center chosen in advance
+    ("handed_over", 16),
+    ("issued_post", 4),  # printed, on the back office's dispatch list
+    ("dispatched", 6),
+    ("delivered", 12),
+    ("returned_to_center", 4),  # the post brought it back: a center's pickup queue
+    ("cancelled", 2),  # before paying
+    ("cancelled_refunded", 3),  # paid online: refunded through the gateway
+]
+BY_POST = frozenset({"issued_post", "dispatched", "delivered", "returned_to_center"})
+STREETS = [
+    "شارع الحضارة، بناء 12",
+    "شارع الدبلان، بناء 4",
+    "شارع الغوطة، بناء 31",
+    "حي الملعب، بناء 7",
+]
+
+
+@dataclass
+class _Desk:
+    """Who and what the online applications need."""
+
+    accounts: list[User]  # citizen portal accounts
+    services: list[Service]
+    pickup_centers: list[Center]
+    neighbourhoods: list[Neighbourhood]
+    clerks: dict[Any, User]  # by center pk: hands documents over
+    officers: dict[Any, User]  # by agency pk, else the general officer (key None)
+    supervisor: User
+    done: int = 0
+
+    def officer_for(self, service: Service) -> User:
+        return self.officers.get(service.agency_id) or self.officers[None]
+
+
+def _online_desk(services: list[Service], clerks: dict[Any, User], supervisor: User) -> _Desk:
+    from baladiya.accounts.permissions import citizen_of
+
+    accounts = [
+        u
+        for u in User.objects.filter(citizen__isnull=False, is_active=True).order_by("username")
+        if citizen_of(u) is not None
+    ]
+    if not accounts:
+        raise RuntimeError("the demo needs citizen accounts: run `seed homs --demo`")
+    officers: dict[Any, User] = {}
+    for user in User.objects.filter(groups__name=roles.OFFICER, is_active=True).order_by("pk"):
+        officers.setdefault(user.agency_id, user)
+    officers.setdefault(None, _officer())
+    return _Desk(
+        accounts=accounts,
+        services=services,
+        pickup_centers=[
+            c
+            for c in Center.objects.filter(active=True, accepts_pickup=True).order_by("code")
+            if c.pk in clerks
+        ],
+        neighbourhoods=list(Neighbourhood.objects.order_by("name_ar")),
+        clerks=clerks,
+        officers=officers,
+        supervisor=supervisor,
+    )
+
+
+def _online_application(desk: _Desk, rng: random.Random) -> str:
+    """One application made on the portal by a demo citizen, taken as far as its plan says."""
+    from baladiya.portal.services import apply_online
+
+    if desk.done < len(ONLINE_PLANS):
+        plan = ONLINE_PLANS[desk.done][0]
+    else:
+        plan = rng.choices([p for p, _ in ONLINE_PLANS], [w for _, w in ONLINE_PLANS])[0]
+    desk.done += 1
+    mode = DeliveryMode.POST if plan in BY_POST else DeliveryMode.PICKUP
+    service = rng.choice([s for s in desk.services if mode in s.delivery_modes])
+    user = rng.choice(desk.accounts)
+    citizen: Citizen = user.citizen  # type: ignore[assignment]
+    address: dict[str, Any] = {}
+    pickup = None
+    if mode == DeliveryMode.POST:
+        hood = rng.choice(desk.neighbourhoods)
+        address = {
+            "line": rng.choice(STREETS),
+            "neighbourhood": hood.name_ar,
+            "phone": citizen.phone,
+        }
+    else:
+        pickup = rng.choice(desk.pickup_centers)
+    app = apply_online(
+        user,
+        service,
+        fields=_field_values(service, citizen, rng),
+        delivery_mode=mode,
+        pickup_center=pickup,
+        delivery_address=address,
+        attachments={a.code: _pdf_stub() for a in service.attachments.all()},
+        token=uuid.uuid4().hex,
+    )
+    _online_steps(app, plan, user, desk, rng)
+    app.refresh_from_db()
+    return app.status
+
+
+def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: random.Random) -> None:
+    from baladiya.delivery.post.services import dispatch
+    from baladiya.delivery.services import hand_over
+    from baladiya.documents.services import issue_document
+    from baladiya.payments import services as pay
+
+    if plan == "unpaid":
+        return
+    if plan == "cancelled":
+        apps.cancel(app, desk.supervisor, "طلب المواطن الإلغاء قبل الدفع")
+        return
+    if plan in ("declined", "confirming"):
+        _pay_online(
+            app, user, "decline" if plan == "declined" else "pay", late=plan == "confirming"
+        )
+        return
+    _pay_online(app, user, "pay")
+    if plan == "paid":
+        return
+    if plan == "cancelled_refunded":
+        pay.cancel_with_refund(app, desk.supervisor, "تعذر تقديم الخدمة، أعيد الرسم إلكترونياً")
+        pump_outbox()  # the gateway's refund notice: already recorded on our side
+        return
+    officer = desk.officer_for(app.service)
+    apps.start_review(app, officer)
+    if plan == "in_review":
+        return
+    if plan == "returned":
+        apps.return_for_correction(app, officer, "صورة الهوية غير واضحة")
+        return
+    if plan == "rejected":
+        apps.reject(app, officer, "البيانات المدخلة لا تطابق السجل")
+        return
+    apps.approve(app, officer)
+    if plan == "approved":
+        return
+    issue_document(app, officer)  # a pickup goes to the chosen center's queue
+    if plan in ("ready_for_pickup", "issued_post"):
+        return
+    if plan == "handed_over":
+        holder = app.applicant
+        clerk = desk.clerks[app.pickup_center_id]
+        hand_over(app, clerk, holder.full_name, "national_id", holder.national_number)
+        return
+    dispatch(app, officer)
+    if plan == "dispatched":
+        return
+    _carry(app, "return" if plan == "returned_to_center" else "deliver", rng)
+
+
+def _pay_online(app: Application, user: User, action: str, *, late: bool = False) -> None:
+    """The citizen pays at the sandbox gateway's hosted page (`action`: pay or decline); the
+    gateway's signed webhook comes back through the outbox (late: hours later)."""
+    from baladiya.payments.gateways import sandbox
+    from baladiya.payments.gateways.services import refresh_intent, start_online_payment
+
+    back = reverse("portal:application", kwargs={"reference": app.reference})
+    intent = start_online_payment(app, user, return_url=back).intent
+    if late:
+        with override_settings(SANDBOX_GATEWAY_WEBHOOK_DELAY_SECONDS=LATE_WEBHOOK_SECONDS):
+            sandbox.act(intent.gateway_payment_id, action)
+        return
+    sandbox.act(intent.gateway_payment_id, action)
+    pump_outbox()
+    intent.refresh_from_db()
+    if action == "pay" and intent.receipt_id is None:  # another pump took the webhook
+        refresh_intent(intent, expire=False)
+    app.refresh_from_db()
 
 
 def _age_some(rng: random.Random) -> None:

@@ -9,7 +9,8 @@ placeholders, kept as ordinary reference data an administrator edits in the admi
 `seed_homs()` only ever *adds* what is missing (matched by code / name / username) and never
 overwrites a record: running it twice changes nothing, and an administrator's later edits
 survive a re-run. With `demo=True` it also creates demo staff (strong random passwords,
-returned once in the result) and a few demo citizens.
+returned once in the result, a finance officer among them), a few demo citizens, and portal
+accounts for some of them (they log in with an SMS code, shown on the sandbox SMS page).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, TextIO
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
 
 from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, User
@@ -679,6 +681,28 @@ SERVICES: list[ServiceSpec] = [
     ),
 ]
 
+# Services whose signed PDF the applicant may download from the portal (Service.citizen_download).
+# Statements about the applicant themself are used as information and checked by their QR code
+# by whoever receives them: civil-registry extracts, the criminal-record and non-employment
+# statements, bank, finance, council and water clearances. Not downloadable: what must exist as
+# one original — licences and permits (displayed or shown on site), the certified lease contract
+# (its stamped copies are the contract) and the real-estate extract (notaries and courts file the
+# original) — these are collected at a center or sent by post.
+DOWNLOADABLE = frozenset(
+    {
+        "civil-individual-extract",
+        "civil-family-extract",
+        "civil-birth-statement",
+        "civil-divorce-statement",
+        "justice-not-convicted",
+        "labour-non-employment",
+        "bank-statement",
+        "finance-statement",
+        "council-clearance",
+        "water-clearance",
+    }
+)
+
 # ---------------------------------------------------------------- demo people
 
 STAFF_NAMES = [
@@ -700,6 +724,9 @@ DEMO_CITIZENS: list[tuple[str, str, str, str, str, dt.date, str]] = [
     ("04041000107", "عمر", "حسن", "الجندي", "سميرة الشامي", dt.date(1988, 12, 1), "+963947770107"),
     ("04041000108", "هبة", "سليمان", "الرفاعي", "نجاح الأيوبي", dt.date(1993, 4, 19), "+963958880108"),
 ]  # fmt: skip
+# The first ones also get a citizen portal account (they log in with an SMS code).
+DEMO_CITIZEN_ACCOUNTS = 3
+SANDBOX_SMS_PATH = "/notifications/sandbox/"  # notifications:sandbox_sms (demo and debug only)
 
 
 @dataclass
@@ -733,6 +760,7 @@ def seed_homs(stdout: TextIO | None = None, *, demo: bool = False) -> dict[str, 
         if demo:
             _seed_staff(tally, centers, agencies)
             _seed_citizens(tally)
+            _seed_citizen_accounts(tally)
         if tally.created:
             audit.record("seed.homs", actor="seed", demo=demo, created=dict(tally.created))
     totals = {
@@ -740,8 +768,9 @@ def seed_homs(stdout: TextIO | None = None, *, demo: bool = False) -> dict[str, 
         "neighbourhoods": Neighbourhood.objects.count(),
         "agencies": Agency.objects.count(),
         "services": Service.objects.count(),
-        "staff": User.objects.count(),
+        "staff": User.objects.filter(Q(groups__isnull=False) | Q(is_staff=True)).distinct().count(),
         "citizens": Citizen.objects.count(),
+        "citizen accounts": User.objects.filter(citizen__isnull=False).count(),
     }
     if tally.created:
         for kind, n in sorted(tally.created.items()):
@@ -823,6 +852,7 @@ def _seed_services(tally: _Tally, agencies: dict[str, Agency]) -> None:
                 document_title_ar=spec.title_ar,
                 document_title_en=spec.title_en,
                 validity_days=spec.validity_days,
+                citizen_download=spec.code in DOWNLOADABLE,
             )
             tally.add("services")
         _seed_service_parts(tally, service, spec)
@@ -884,7 +914,8 @@ class StaffSpec:
 
 
 def demo_staff() -> list[StaffSpec]:
-    """A clerk and a cashier at every physical center, supervisors, officers, admin, auditor."""
+    """A clerk and a cashier at every physical center, supervisors, officers, admin, auditor,
+    a finance officer (gateway settlement files)."""
     names = iter(STAFF_NAMES * 2)
     people: list[StaffSpec] = []
     for spec in CENTERS:
@@ -900,6 +931,7 @@ def demo_staff() -> list[StaffSpec]:
         StaffSpec("officer", next(names), roles.OFFICER),
         StaffSpec("admin", next(names), roles.ADMIN),
         StaffSpec("auditor", next(names), roles.AUDITOR),
+        StaffSpec("finance", next(names), roles.FINANCE),
     ]
     return people
 
@@ -954,3 +986,47 @@ def _seed_citizens(tally: _Tally) -> None:
             phone=phone,
         )
         tally.add("citizens")
+
+
+def _seed_citizen_accounts(tally: _Tally) -> None:
+    """Portal accounts for the first demo citizens, as their first SMS login would create them
+    (username = the mobile, no password, no role), then linked to their record through
+    `complete_profile` (which links only a record carrying that very mobile)."""
+    from baladiya.accounts.services import complete_profile
+
+    for national, first, father, last, mother, born, phone in DEMO_CITIZENS[:DEMO_CITIZEN_ACCOUNTS]:
+        citizen = Citizen.objects.filter(national_number=national).first()
+        if (
+            citizen is None
+            or User.objects.filter(username=phone).exists()
+            or User.objects.filter(citizen=citizen).exists()
+        ):
+            continue
+        user = User(username=phone)
+        user.set_unusable_password()
+        user.save()
+        audit.record("citizen.account_created", actor="seed", obj=user, phone=phone)
+        complete_profile(
+            user,
+            national_number=national,
+            first_name=first,
+            father_name=father,
+            last_name=last,
+            mother_name=mother,
+            birth_date=born,
+        )
+        tally.add("citizen accounts")
+        tally.credentials.append(
+            {
+                "username": phone,
+                "password": "",
+                "role": "citizen",
+                "center": "",
+                "agency": "",
+                "full_name": citizen.full_name,
+                "login": (
+                    "Citizen portal /e/login/ with this mobile number and the one-time code "
+                    f"sent by SMS: read it on the sandbox SMS page {SANDBOX_SMS_PATH}"
+                ),
+            }
+        )

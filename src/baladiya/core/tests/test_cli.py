@@ -296,7 +296,12 @@ def test_run_without_a_secret_outside_demo_mode_refuses(tmp_path: Path) -> None:
         "BALADIYA_VAR_DIR": str(tmp_path / "var"),
     }
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from baladiya.cli import main; sys.exit(main())", "run"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from baladiya.cli import main; sys.exit(main())",
+            "run",
+        ],
         env=env,
         capture_output=True,
         text=True,

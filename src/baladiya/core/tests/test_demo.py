@@ -1,40 +1,76 @@
-"""The demo generator: a lived-in system built through the real service functions."""
+"""The demo generator: a lived-in system built through the real service functions, counters and
+the electronic center alike."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from baladiya.applications.models import Application
+from baladiya.accounts.models import User
+from baladiya.accounts.permissions import citizen_of
+from baladiya.applications.models import Application, Channel
 from baladiya.applications.workflow import Status
+from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
 from baladiya.core.audit import verify_chain
 from baladiya.core.seed.demo import generate_demo
-from baladiya.core.seed.homs import seed_homs
+from baladiya.core.seed.homs import DEMO_CITIZENS, seed_homs
+from baladiya.delivery.models import Shipment
 from baladiya.documents.models import IssuedDocument
-from baladiya.payments.models import CashierSession
+from baladiya.notifications.models import OutboxMessage, SandboxSms
+from baladiya.payments.models import CashierSession, IntentStatus, PaymentIntent, Receipt, Refund
 from baladiya.payments.reports import money_balances
 
 pytestmark = pytest.mark.django_db
+COUNT = 100  # 20 online: every online plan at least once
 
 
-def test_demo_is_lived_in_and_consistent() -> None:
-    seed_homs(demo=True)
-    tally = generate_demo(count=80, seed=7)
+@pytest.fixture(scope="module")
+def demo(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """One demo for the module (it is the slow part), rolled back at the end."""
+    from django.db import transaction
 
-    # Applications in every state, at every counter center.
-    assert set(Application.objects.values_list("status", flat=True)) == set(Status.values)
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            seed_homs(demo=True)
+            yield generate_demo(count=COUNT, seed=7)
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def _statuses(qs: Any) -> set[str]:
+    return set(qs.values_list("status", flat=True))
+
+
+def _business_days() -> set[dt.date]:
+    days: set[dt.date] = set()
+    for model in (Receipt, Refund, CashierSession):
+        days |= set(model.objects.values_list("business_date", flat=True))
+    return days
+
+
+def test_demo_is_lived_in_and_consistent(demo: dict[str, int]) -> None:
+    tally = demo
+    # Applications in every state, at every counter center and at the electronic center.
+    assert _statuses(Application.objects) == set(Status.values)
     centers = set(Application.objects.values_list("center__code", flat=True))
-    counters = Center.objects.exclude(kind=Center.Kind.ELECTRONIC).values_list("code", flat=True)
-    assert centers == set(counters)
-    assert sum(v for k, v in tally.items() if k != "revoked") == Application.objects.count() == 80
+    assert centers == set(Center.objects.values_list("code", flat=True))
+    statuses = {k: v for k, v in tally.items() if k in Status.values}
+    assert sum(statuses.values()) == Application.objects.count() == COUNT
+    assert tally["online"] == Application.objects.filter(channel=Channel.ONLINE).count() == 20
 
     # Some citizens collect at another center than the one that took the application.
     elsewhere = Application.objects.filter(pickup_center__isnull=False).exclude(
         pickup_center=F("center")
     )
-    assert elsewhere.filter(status=Status.HANDED_OVER).exists()
+    assert elsewhere.filter(status=Status.HANDED_OVER, channel=Channel.COUNTER).exists()
 
     # Open and closed drawers; valid and revoked documents.
     assert set(CashierSession.objects.values_list("state", flat=True)) == {"open", "closed"}
@@ -48,7 +84,93 @@ def test_demo_is_lived_in_and_consistent() -> None:
     )
     assert overdue.exists()
 
-    # Built through the real services: the chain verifies and every drawer balances.
+
+def test_online_applications_in_every_state_paid_online(demo: dict[str, int]) -> None:
+    online = Application.objects.filter(channel=Channel.ONLINE)
+    assert set(online.values_list("center__code", flat=True)) == {"C00"}
+    assert _statuses(online) == set(Status.values)
+    # Made by the demo citizens' own portal accounts, for their own citizen records.
+    accounts = {u.pk for u in User.objects.filter(citizen__isnull=False) if citizen_of(u)}
+    assert set(online.values_list("created_by", flat=True)) <= accounts
+    assert not online.filter(created_by__isnull=True).exists()
+
+    # Paid online only: a gateway receipt per paid application, never cash, no drawer.
+    beyond_payment = online.exclude(status__in=[Status.SUBMITTED])
+    paid = beyond_payment.exclude(status=Status.CANCELLED, receipts__isnull=True)
+    assert paid.exists()
+    for app in paid:
+        receipts = list(app.receipts.all())  # type: ignore[attr-defined]
+        assert [r.method for r in receipts] == ["gateway"], app.reference
+        assert receipts[0].session_id is None and receipts[0].external_ref.startswith("sandbox:")
+        assert PaymentIntent.objects.get(receipt=receipts[0]).status in (
+            IntentStatus.SUCCEEDED,
+            IntentStatus.REFUNDED,
+        )
+    # Cancelled after paying: refunded through the gateway (and told so by its webhook).
+    refunded = online.filter(status=Status.CANCELLED, receipts__refunds__isnull=False)
+    assert refunded.exists()
+    assert Refund.objects.filter(receipt__application__in=refunded, method="gateway").exists()
+    # Still awaiting payment: a declined card, and one paid whose webhook is late.
+    waiting = online.filter(status=Status.SUBMITTED)
+    intents = PaymentIntent.objects.filter(application__in=waiting)
+    assert set(intents.values_list("status", flat=True)) >= {
+        IntentStatus.DECLINED,
+        IntentStatus.PENDING,
+    }
+    late = OutboxMessage.objects.filter(kind="webhook", state="pending")
+    assert late.count() == 1 and late.get().next_attempt_at > timezone.now()
+
+
+def test_online_delivery_by_post_and_at_a_chosen_center(demo: dict[str, int]) -> None:
+    online = Application.objects.filter(channel=Channel.ONLINE)
+    shipments = Shipment.objects.filter(application__in=online)
+    assert set(shipments.values_list("state", flat=True)) == {
+        Shipment.State.DISPATCHED,
+        Shipment.State.DELIVERED,
+        Shipment.State.RETURNED,
+    }
+    assert shipments.filter(state="dispatched", application__status=Status.DISPATCHED).exists()
+    assert shipments.filter(state="delivered", application__status=Status.DELIVERED).exists()
+    # The post brought one back: it waits in a (real, counter) center's pickup queue.
+    back = shipments.get(state=Shipment.State.RETURNED)
+    app = back.application
+    assert app.status == Status.READY_FOR_PICKUP and app.delivery_mode == "post"
+    assert back.returned_to is not None and app.pickup_center_id == back.returned_to_id
+    assert back.returned_to.accepts_pickup and back.returned_to.code != "C00"
+    # Pickups at the center chosen in advance: waiting there, or handed over by its clerk.
+    pickups = online.filter(delivery_mode="pickup", pickup_center__isnull=False)
+    assert pickups.filter(status=Status.READY_FOR_PICKUP).exists()
+    handed = pickups.filter(status=Status.HANDED_OVER)
+    assert handed.exists()
+    for app in handed:
+        handover = app.handover  # type: ignore[attr-defined]
+        assert handover.center_id == handover.handed_by.center_id == app.pickup_center_id
+    # The back office fulfilled them (no counter clerk reviewed an online application).
+    assert not online.filter(events__action="approve", events__actor__groups__name="clerk").exists()
+
+
+def test_audit_chain_and_money_balance_everywhere_every_day(demo: dict[str, int]) -> None:
     assert verify_chain() == []
-    for center in Center.objects.exclude(kind=Center.Kind.ELECTRONIC):
-        assert money_balances(center, today), center.code
+    days = _business_days()
+    assert days
+    for center in Center.objects.all():
+        for day in days:
+            assert money_balances(center, day), (center.code, day)
+    # The electronic center's money is all electronic, awaiting the gateway's settlement file.
+    assert Receipt.objects.filter(center__code="C00", method="gateway").exists()
+    assert not Receipt.objects.filter(center__code="C00", method="cash").exists()
+
+
+def test_sms_in_the_outbox_sent_and_pending(demo: dict[str, int]) -> None:
+    sms = OutboxMessage.objects.filter(kind="sms")
+    assert {"sent", "pending"} <= set(sms.values_list("state", flat=True))
+    assert SandboxSms.objects.count() == sms.filter(state="sent").count()
+    # The demo citizens hear about their online applications.
+    phones = {c[6] for c in DEMO_CITIZENS}
+    assert SandboxSms.objects.filter(phone__in=phones).exists()
+
+
+def test_citizens_may_download_statements_but_not_licences(demo: dict[str, int]) -> None:
+    downloadable = set(Service.objects.filter(citizen_download=True).values_list("code", flat=True))
+    assert {"civil-individual-extract", "labour-non-employment"} <= downloadable
+    assert not {"council-building-permit", "council-trade-licence"} & downloadable

@@ -183,8 +183,14 @@ def test_demo_staff(fast_passwords: None) -> None:
     admin = User.objects.get(groups__name=roles.ADMIN)
     assert admin.is_superuser and admin.is_staff
     assert User.objects.get(groups__name=roles.AUDITOR).is_staff
-    passwords = [c["password"] for c in result["credentials"]]
+    finance = User.objects.get(groups__name=roles.FINANCE)
+    assert finance.check_password(creds[finance.username]["password"]) and not finance.center
+    staff = [c for c in result["credentials"] if c["role"] != "citizen"]
+    passwords = [c["password"] for c in staff]
     assert len(set(passwords)) == len(passwords) and min(map(len, passwords)) >= 16
+    # Citizens have no password: they log in with a one-time code sent by SMS.
+    citizens = [c for c in result["credentials"] if c["role"] == "citizen"]
+    assert len(citizens) == 3 and {c["password"] for c in citizens} == {""}
 
 
 def test_demo_citizens_are_from_homs(fast_passwords: None) -> None:
