@@ -198,7 +198,7 @@ OTP_CODE_TTL_SECONDS = env_int("BALADIYA_OTP_TTL", 300)
 OTP_MAX_ATTEMPTS = env_int("BALADIYA_OTP_MAX_ATTEMPTS", 5)  # wrong tries per code
 OTP_RATE_WINDOW_SECONDS = env_int("BALADIYA_OTP_RATE_WINDOW", 3600)
 OTP_PHONE_LIMIT = env_int("BALADIYA_OTP_PHONE_LIMIT", 5)  # codes sent to one number
-OTP_IP_PHONE_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_PHONE_FAILURES", 10)  # one number, one address
+OTP_IP_PHONE_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_PHONE_FAILURES", 10)  # number + address
 # Flood guards per address only: high, as a carrier's NAT puts many citizens behind one address.
 OTP_IP_LIMIT = env_int("BALADIYA_OTP_IP_LIMIT", 100)  # codes requested from one address
 OTP_IP_FAILURE_LIMIT = env_int("BALADIYA_OTP_IP_FAILURES", 200)  # wrong codes from one address

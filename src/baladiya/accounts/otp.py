@@ -1,14 +1,23 @@
 """Citizens' sign-up and login: a one-time code sent by SMS to a Syrian mobile number.
 
 - `request_code(phone, ip)` sends a fresh 6-digit code through the notifications outbox. A new
-  code replaces the number's older ones. Limits, within `OTP_RATE_WINDOW_SECONDS`: codes sent
-  to one number (`OTP_PHONE_LIMIT`) and requested from one address (`OTP_IP_LIMIT`).
+  code replaces the number's older ones. Limits: codes sent to one number per
+  `OTP_RATE_WINDOW_SECONDS` (`OTP_PHONE_LIMIT`) and per `OTP_DAILY_WINDOW_SECONDS`
+  (`OTP_PHONE_DAILY_LIMIT`); codes requested from one address (`OTP_IP_LIMIT`, a flood guard
+  set high: a carrier's NAT puts many citizens behind one address). A locked number (below)
+  gets no code.
 - `verify_code(phone, code, ip)` checks it: valid `OTP_CODE_TTL_SECONDS`, single use, at most
-  `OTP_MAX_ATTEMPTS` wrong tries (then the code is dead), and at most `OTP_IP_FAILURE_LIMIT`
-  wrong codes from one address (guesses sprayed over many numbers). The first success for a
-  number creates its citizen account (username = the number in E.164, no password, no role).
+  `OTP_MAX_ATTEMPTS` wrong tries (then the code is dead). Failed tries are counted per number
+  over the daily window (`OTP_PHONE_FAILURE_LIMIT`: then the number is locked for code checks,
+  from every address, until the window passes: guesses spread over many addresses), per
+  (address, number) within the hourly window (`OTP_IP_PHONE_FAILURE_LIMIT`) and per address
+  alone (`OTP_IP_FAILURE_LIMIT`, a flood guard against guesses sprayed over many numbers).
+  The first success for a number creates its citizen account (username = the number in
+  E.164, no password, no role).
 - Codes are stored as an HMAC keyed with SECRET_KEY: a copy of the table does not reveal them
-  (a plain hash of six digits falls to a million guesses).
+  (a plain hash of six digits falls to a million guesses). The SMS itself is queued with a
+  dedupe key starting `OTP_DEDUPE_PREFIX`; the outbox blanks its text once it is sent, and the
+  periodic purge deletes those never sent once expired and the sandbox gateway's old SMS.
 - No account enumeration: neither function looks at accounts before the code is proven, so
   the answer and the work done are the same for a known and an unknown number.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import uuid
@@ -27,7 +37,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.accounts import ratelimit
@@ -38,10 +48,12 @@ from baladiya.core.errors import DomainError, NotAllowed
 from baladiya.core.ids import uuid7
 from baladiya.core.money import to_latin_digits
 from baladiya.core.validators import clean_mobile
-from baladiya.notifications.services import queue_sms
+from baladiya.notifications.services import OTP_DEDUPE_PREFIX, queue_sms
 
 CODE_DIGITS = 6
-FAILURE_SCOPE = "otp-fail"
+FAILURE_SCOPE = "otp-fail"  # wrong codes per address
+PAIR_FAILURE_SCOPE = "otp-fail-pair"  # per (address, number)
+PHONE_FAILURE_SCOPE = "otp-fail-phone"  # per number, over the daily window
 _CODE = re.compile(r"[0-9]{6}")
 State = OtpCode.State
 
@@ -77,26 +89,66 @@ def _digest(code_id: uuid.UUID, phone: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _window() -> dt.timedelta:
-    return dt.timedelta(seconds=settings.OTP_RATE_WINDOW_SECONDS)
-
-
-def _recent_codes(**where: str) -> list[dt.datetime]:
-    since = timezone.now() - _window()
-    limit = max(settings.OTP_PHONE_LIMIT, settings.OTP_IP_LIMIT, 1)
-    return list(
+def _code_wait(limit: int, window: int, **where: str) -> int:
+    """Seconds until fewer than `limit` codes matching `where` were sent within `window`."""
+    if limit <= 0:
+        return 0
+    since = timezone.now() - dt.timedelta(seconds=window)
+    times = list(
         OtpCode.objects.filter(created_at__gte=since, **where)
         .order_by("-created_at")
         .values_list("created_at", flat=True)[:limit]
     )
+    return ratelimit.wait_for(times, limit, window)
 
 
 def request_wait(phone: str, ip: str) -> int:
     """Seconds before this number may get another code from this address (0: now)."""
-    window = settings.OTP_RATE_WINDOW_SECONDS
+    hourly, daily = settings.OTP_RATE_WINDOW_SECONDS, settings.OTP_DAILY_WINDOW_SECONDS
     return max(
-        ratelimit.wait_for(_recent_codes(phone=phone), settings.OTP_PHONE_LIMIT, window),
-        ratelimit.wait_for(_recent_codes(ip=ip), settings.OTP_IP_LIMIT, window),
+        _code_wait(settings.OTP_PHONE_LIMIT, hourly, phone=phone),
+        _code_wait(settings.OTP_PHONE_DAILY_LIMIT, daily, phone=phone),
+        _code_wait(settings.OTP_IP_LIMIT, hourly, ip=ip),
+    )
+
+
+def _pair(ip: str, number: str) -> str:
+    return f"{number}|{ip}"
+
+
+def phone_lock_seconds(number: str) -> int:
+    """Seconds until the number (E.164) may have codes checked again (0: not locked)."""
+    return ratelimit.wait_seconds(
+        PHONE_FAILURE_SCOPE,
+        number,
+        settings.OTP_PHONE_FAILURE_LIMIT,
+        settings.OTP_DAILY_WINDOW_SECONDS,
+    )
+
+
+def _locked(seconds: int) -> OtpThrottled:
+    """The same words for every number, known or not: only the time left differs."""
+    hours = max(1, math.ceil(seconds / 3600))
+    return OtpThrottled(
+        ngettext(
+            "Too many wrong codes were entered for this number. Try again in %(hours)d hour.",
+            "Too many wrong codes were entered for this number. Try again in %(hours)d hours.",
+            hours,
+        )
+        % {"hours": hours},
+        code="otp_locked",
+    )
+
+
+def verify_wait(number: str, ip: str) -> int:
+    """Seconds before a code for this number may be checked from this address (0: now);
+    the number's own lock is `phone_lock_seconds`."""
+    hourly = settings.OTP_RATE_WINDOW_SECONDS
+    return max(
+        ratelimit.wait_seconds(FAILURE_SCOPE, ip, settings.OTP_IP_FAILURE_LIMIT, hourly),
+        ratelimit.wait_seconds(
+            PAIR_FAILURE_SCOPE, _pair(ip, number), settings.OTP_IP_PHONE_FAILURE_LIMIT, hourly
+        ),
     )
 
 
@@ -119,6 +171,9 @@ def request_code(phone: str, ip: str) -> None:
     """
     number = normalize_phone(phone)
     ip = (ip or "unknown")[:45]
+    locked = phone_lock_seconds(number)
+    if locked:
+        raise _locked(locked)  # a code that could not be checked would only cost an SMS
     wait = request_wait(number, ip)
     if wait:
         raise OtpThrottled(ratelimit.minutes_message(wait))
@@ -133,7 +188,7 @@ def request_code(phone: str, ip: str) -> None:
         )
         otp.code_hash = _digest(otp.pk, number, code)
         otp.save()
-        queue_sms(number, sms_text(code), dedupe_key=f"otp:{otp.pk}")
+        queue_sms(number, sms_text(code), dedupe_key=f"{OTP_DEDUPE_PREFIX}{otp.pk}")
         audit.record("otp.requested", actor="anonymous", obj=otp, phone=number, ip=ip)
 
 
@@ -153,9 +208,10 @@ def verify_code(phone: str, code: str, ip: str) -> User:
     number = normalize_phone(phone)
     ip = (ip or "unknown")[:45]
     guess = re.sub(r"[\s-]", "", to_latin_digits(str(code or "")))[:20]
-    wait = ratelimit.wait_seconds(
-        FAILURE_SCOPE, ip, settings.OTP_IP_FAILURE_LIMIT, settings.OTP_RATE_WINDOW_SECONDS
-    )
+    locked = phone_lock_seconds(number)
+    if locked:
+        raise _locked(locked)
+    wait = verify_wait(number, ip)
     if wait:
         raise OtpThrottled(ratelimit.minutes_message(wait))
     outcome = _check(number, guess, ip)
@@ -190,6 +246,8 @@ def _check(number: str, guess: str, ip: str) -> _Outcome:
 
 def _failed(otp: OtpCode | None, number: str, ip: str, reason: str) -> _Outcome:
     ratelimit.hit(FAILURE_SCOPE, ip)
+    ratelimit.hit(PAIR_FAILURE_SCOPE, _pair(ip, number))
+    ratelimit.hit(PHONE_FAILURE_SCOPE, number)
     error: DomainError = _wrong_code()
     if otp is not None and reason == "wrong":
         otp.attempts += 1

@@ -41,6 +41,14 @@ def wait_seconds(scope: str, key: str, limit: int, window: int) -> int:
 
 
 def minutes_message(seconds: int) -> str:
+    """The wait in minutes, or in hours beyond two hours (a daily limit)."""
+    if seconds > 2 * 3600:
+        hours = math.ceil(seconds / 3600)
+        return ngettext(
+            "Too many attempts. Try again in %(hours)d hour.",
+            "Too many attempts. Try again in %(hours)d hours.",
+            hours,
+        ) % {"hours": hours}
     minutes = max(1, math.ceil(seconds / 60))
     return ngettext(
         "Too many attempts. Try again in %(minutes)d minute.",

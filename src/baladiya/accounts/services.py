@@ -11,6 +11,7 @@ address's: one valid account must not reset an address that is guessing others')
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from typing import Any
 
@@ -31,6 +32,8 @@ from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed
 from baladiya.core.validators import clean_mobile, clean_national_number
 
+logger = logging.getLogger(__name__)
+
 
 class LoginFailed(DomainError):
     status = 400
@@ -46,12 +49,33 @@ def client_ip(request: HttpRequest) -> str:
     """The client's address. Behind a reverse proxy, `TRUSTED_PROXY_COUNT` (default 0) says how
     many proxies append to X-Forwarded-For; only their entries are trusted."""
     proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [h.strip() for h in forwarded.split(",")]
         hops = [h for h in hops if h]
         if len(hops) >= proxies:
             return hops[-proxies][:45]
+    elif forwarded:
+        _warn_forwarded_ignored()
     return str(request.META.get("REMOTE_ADDR") or "unknown")[:45]
+
+
+_forwarded_warned = False
+
+
+def _warn_forwarded_ignored() -> None:
+    """Once per process: behind a proxy with TRUSTED_PROXY_COUNT forgotten, every citizen
+    would share the proxy's address (and its rate limits). A client may also send the header
+    itself, so this is a warning to check the setting, not an error."""
+    global _forwarded_warned
+    if _forwarded_warned:
+        return
+    _forwarded_warned = True
+    logger.warning(
+        "X-Forwarded-For received but BALADIYA_TRUSTED_PROXY_COUNT is 0: the header is ignored "
+        "and the peer address is used. Behind a reverse proxy, set it to the number of proxies, "
+        "or every client shares the proxy's address for rate limits."
+    )
 
 
 def _key(username: str) -> str:

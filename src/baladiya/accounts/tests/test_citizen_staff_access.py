@@ -1,5 +1,8 @@
 """A citizen account opens no staff screen and no staff service, even for its own records:
-every staff URL answers 403 or a redirect to the staff login, never data."""
+every staff URL answers 403 or a redirect to the staff login, never data.
+
+(One citizen against another's records, over every URL of the site found by walking the
+URL resolver, is test_cross_citizen_urls.py: new URLs are covered there automatically.)"""
 
 from __future__ import annotations
 

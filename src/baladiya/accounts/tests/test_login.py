@@ -199,3 +199,28 @@ def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(
     settings.TRUSTED_PROXY_COUNT = 1
     response = _login(web, "someone", "wrong", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert response.status_code != 429
+
+
+def test_a_forwarded_for_header_without_a_trusted_proxy_is_reported_once(
+    settings: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy with BALADIYA_TRUSTED_PROXY_COUNT forgotten, every citizen would share
+    the proxy's address (and its rate limits): the log says so, once per process."""
+    from django.test import RequestFactory
+
+    from baladiya.accounts import services
+
+    monkeypatch.setattr(services, "_forwarded_warned", False)
+    settings.TRUSTED_PROXY_COUNT = 0
+    factory = RequestFactory()
+    plain = factory.get("/", REMOTE_ADDR="10.0.0.9")
+    forwarded = factory.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    with caplog.at_level("WARNING", logger="baladiya.accounts.services"):
+        assert services.client_ip(plain) == "10.0.0.9"
+        assert not caplog.records
+        for _ in range(3):
+            assert services.client_ip(forwarded) == "10.0.0.1"  # still ignored
+    warnings = [r for r in caplog.records if "TRUSTED_PROXY_COUNT" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert services.client_ip(forwarded) == "203.0.113.5"

@@ -1,5 +1,6 @@
 """Citizens' one-time codes: sent through the outbox, stored hashed, single use, expiring,
-limited per code, per number and per address, and blind to whether an account exists."""
+limited per code, per number (hourly and daily), per address and number, and per address, and
+blind to whether an account exists."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def _limits(settings: Any) -> None:
     settings.OTP_PHONE_LIMIT = 3
     settings.OTP_IP_LIMIT = 6
     settings.OTP_IP_FAILURE_LIMIT = 12
+    settings.OTP_IP_PHONE_FAILURE_LIMIT = 8
+    settings.OTP_DAILY_WINDOW_SECONDS = 24 * 3600
+    settings.OTP_PHONE_DAILY_LIMIT = 10
+    settings.OTP_PHONE_FAILURE_LIMIT = 15
 
 
 def sent_code(phone: str = PHONE) -> str:
@@ -243,3 +248,106 @@ def test_a_disabled_citizen_account_cannot_log_in() -> None:
 def test_sms_text_tells_the_code_and_its_lifetime() -> None:
     text = otp.sms_text("123456")
     assert "123456" in text and "5" in text
+
+
+def _age(days: float = 0, hours: float = 0) -> None:
+    """Everything counted so far happened that long ago."""
+    delta = dt.timedelta(days=days, hours=hours)
+    OtpCode.objects.update(created_at=timezone.now() - delta)
+    RateHit.objects.update(at=timezone.now() - delta)
+
+
+def test_codes_sent_to_one_number_are_capped_per_day() -> None:
+    """5 an hour (here 3) would be 120 a day: the daily cap (10) holds whatever the hour."""
+    for batch in (3, 3, 3, 1):
+        for i in range(batch):
+            otp.request_code(PHONE, f"10.0.{batch}.{i}")
+        _age(hours=2)
+    with pytest.raises(otp.OtpThrottled) as info:
+        otp.request_code(PHONE, "10.5.5.5")
+    assert "Try again in 22 hours" in str(info.value.message)
+    assert OtpCode.objects.filter(phone=PHONE).count() == 10
+    otp.request_code("+963955000111", "10.5.5.5")  # another number is not affected
+    _age(days=1)
+    otp.request_code(PHONE, "10.5.5.5")
+
+
+def _fail(phone: str, times: int, ips: list[str]) -> None:
+    """`times` wrong codes for `phone`, each from the next address, asking for a new code
+    whenever the current one has died."""
+    for n in range(times):
+        row = OtpCode.objects.filter(phone=phone, state=OtpCode.State.ACTIVE).first()
+        if row is None:
+            otp.request_code(phone, ips[n % len(ips)])
+        with pytest.raises((otp.OtpInvalid, otp.OtpThrottled)):
+            otp.verify_code(phone, wrong(sent_code(phone)), ips[n % len(ips)])
+
+
+def test_wrong_codes_for_one_number_lock_it_for_the_day_from_every_address(
+    settings: Any,
+) -> None:
+    """5 codes x 5 tries an hour from rotating addresses would be 600 guesses a day: after 15
+    wrong codes the number is locked, whatever the address, until the day has passed."""
+    settings.OTP_PHONE_LIMIT = 50
+    settings.OTP_PHONE_DAILY_LIMIT = 50
+    ips = [f"10.20.0.{i}" for i in range(15)]
+    _fail(PHONE, 15, ips)
+    assert RateHit.objects.filter(scope="otp-fail-phone", key=PHONE).count() == 15
+    with pytest.raises(otp.OtpThrottled) as info:
+        otp.verify_code(PHONE, sent_code(), "10.99.0.1")  # even the right code, anywhere
+    assert info.value.code == "otp_locked" and info.value.status == 429
+    assert "Too many wrong codes were entered for this number. Try again in 24 hours" in str(
+        info.value.message
+    )
+    with pytest.raises(otp.OtpThrottled) as info:
+        otp.request_code(PHONE, "10.99.0.1")  # and no code is sent that could not be checked
+    assert info.value.code == "otp_locked"
+    assert RateHit.objects.filter(scope="otp-fail-phone").count() == 15  # refusals add nothing
+    assert not User.objects.exists()
+    # Another number is not affected; once the day has passed the number works again.
+    otp.request_code("+963955000111", "10.99.0.1")
+    assert otp.verify_code("+963955000111", sent_code("+963955000111"), "10.99.0.1")
+    _age(days=1, hours=1)
+    otp.request_code(PHONE, "10.99.0.1")
+    assert otp.verify_code(PHONE, sent_code(), "10.99.0.1").username == PHONE
+
+
+def test_the_lock_reads_the_same_for_a_known_and_an_unknown_number(
+    citizen: Citizen, settings: Any
+) -> None:
+    settings.OTP_PHONE_LIMIT = 50
+    known = User(username=citizen.phone, citizen=citizen)
+    known.set_unusable_password()
+    known.save()
+    unknown = "+963933777888"
+    answers = []
+    for phone in (citizen.phone, unknown):
+        _fail(phone, 15, [f"10.30.0.{i}" for i in range(15)])
+        with pytest.raises(otp.OtpThrottled) as info:
+            otp.verify_code(phone, "123456", "10.31.0.1")
+        answers.append((info.value.status, info.value.code, str(info.value.message)))
+    assert answers[0] == answers[1]
+
+
+def test_one_address_shared_by_many_citizens_is_not_locked_by_one_of_them(
+    settings: Any,
+) -> None:
+    """A carrier's NAT: wrong codes count per (address, number); the address alone only has a
+    high flood ceiling. One citizen's mistakes do not lock out their neighbours."""
+    nat = "100.64.0.1"
+    settings.OTP_IP_PHONE_FAILURE_LIMIT = 4
+    settings.OTP_IP_FAILURE_LIMIT = 200
+    settings.OTP_IP_LIMIT = 100
+    otp.request_code(PHONE, nat)
+    for _ in range(4):
+        with pytest.raises(otp.OtpInvalid):
+            otp.verify_code(PHONE, wrong(sent_code()), nat)
+    with pytest.raises(otp.OtpThrottled) as info:
+        otp.verify_code(PHONE, sent_code(), nat)  # this number, from this address: wait
+    assert "Try again in" in str(info.value.message)
+    neighbours = [f"+9639551234{i:02d}" for i in range(10)]
+    for phone in neighbours:
+        otp.request_code(phone, nat)
+        assert otp.verify_code(phone, sent_code(phone), nat).username == phone
+    # The same citizen from another address (mobile data, then home Wi-Fi) may go on.
+    assert otp.verify_code(PHONE, sent_code(), "10.40.0.1").username == PHONE

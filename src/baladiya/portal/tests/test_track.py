@@ -1,5 +1,6 @@
 """Status lookup without login: reference + mobile; one answer for a wrong reference and a
-wrong mobile; no notes or personal data; failed lookups limited per address and reference."""
+wrong mobile; no notes or personal data; failed lookups limited per address and reference
+(and per mobile: test_track_phone_limit.py)."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_wrong_reference_and_wrong_mobile_get_the_same_answer(online_app: Applic
 def test_failed_lookups_are_limited_per_address(online_app: Application) -> None:
     client = web()
     for i in range(4):
-        assert _look(client, f"C00-26-00009{i}", "0944 123 456").status_code == 404
+        assert _look(client, f"C00-26-00009{i}", f"094400001{i}").status_code == 404
     response = _look(client, online_app.reference, "0944 123 456")  # even the right one
     assert response.status_code == 429
     assert "Too many attempts. Try again in" in response.content.decode()
