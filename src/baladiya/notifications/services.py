@@ -281,9 +281,7 @@ def status_text(app: Application, note: str = "") -> str:
 
             shipment = Shipment.objects.filter(application_id=app.pk).first()
             if shipment is not None:
-                text += " " + _("Tracking number %(number)s") % {
-                    "number": shipment.tracking_number
-                }
+                text += " " + _("Tracking number %(number)s") % {"number": shipment.tracking_number}
         if app.status == "ready_for_pickup" and app.pickup_center_id:
             text += " " + _("Collect it at %(center)s with your ID card.") % {
                 "center": app.pickup_center.name_ar  # type: ignore[union-attr]

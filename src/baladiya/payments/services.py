@@ -496,7 +496,11 @@ def refund_receipt(
     if done := replay():
         return done
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
+        locked = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("center")
+            .get(pk=receipt.pk)
+        )
         if done := replay():
             return done
         staff, session = _refund_authority(actor, locked)
@@ -610,7 +614,11 @@ def refund_unapplied_gateway_receipt(receipt: Receipt, reason: str, key: str) ->
     if found := Refund.objects.filter(idempotency_key=key).first():
         return found
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
+        locked = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("center")
+            .get(pk=receipt.pk)
+        )
         if found := Refund.objects.filter(idempotency_key=key).first():
             return found
         if locked.method != PaymentMethod.GATEWAY:
@@ -627,7 +635,11 @@ def record_gateway_refund(receipt: Receipt, amount: int, external_ref: str, reas
     `external_ref`; the receipt row is locked, so a refund we are sending ourselves (and the
     gateway notifies before our transaction ends) is found, not recorded twice."""
     with transaction.atomic():
-        locked = Receipt.objects.select_for_update(of=("self",)).select_related("center").get(pk=receipt.pk)
+        locked = (
+            Receipt.objects.select_for_update(of=("self",))
+            .select_related("center")
+            .get(pk=receipt.pk)
+        )
         found = Refund.objects.filter(method=PaymentMethod.GATEWAY, external_ref=external_ref)
         if done := found.first():
             return done
