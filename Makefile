@@ -50,7 +50,9 @@ format: install
 typecheck: install
 	BALADIYA_TESTING=1 $(BIN)/mypy src/baladiya
 
+## Documents/s and counter applications/s on SQLite and PostgreSQL -> bench/results.md (~3 min).
 bench: install
+	@bash scripts/ensure-postgres.sh
 	BALADIYA_TESTING=1 $(BIN)/python bench/run.py
 
 clean:

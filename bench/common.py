@@ -57,7 +57,9 @@ def _postgres_version() -> str:
         with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
             row = conn.execute("SHOW server_version").fetchone()
             sync = conn.execute("SHOW synchronous_commit").fetchone()
-        return f"PostgreSQL {row[0] if row else '?'} (synchronous_commit={sync[0] if sync else '?'})"
+        return (
+            f"PostgreSQL {row[0] if row else '?'} (synchronous_commit={sync[0] if sync else '?'})"
+        )
     except Exception as exc:  # the report still says why
         return f"PostgreSQL unavailable ({exc.__class__.__name__})"
 
@@ -82,10 +84,15 @@ def machine() -> dict[str, str]:
 # ---------------------------------------------------------------- database
 
 
+def _tmp(prefix: str) -> str:
+    """A new folder under BENCH_TMP (bench/run.py sets it and removes it at the end)."""
+    return tempfile.mkdtemp(prefix=f"baladiya-bench-{prefix}", dir=os.environ.get("BENCH_TMP"))
+
+
 def fresh_database(engine: str) -> str:
     """Return a DATABASE_URL for an empty database of `engine` ("sqlite" or "postgresql")."""
     if engine == "sqlite":
-        folder = tempfile.mkdtemp(prefix="baladiya-bench-")
+        folder = _tmp("db-")
         return f"sqlite:///{folder}/bench.sqlite3"
     import psycopg
 
@@ -101,7 +108,7 @@ def setup_django(database_url: str, *, migrate: bool = True) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("BALADIYA_TESTING", "1")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baladiya.settings")
-    os.environ.setdefault("BALADIYA_VAR_DIR", tempfile.mkdtemp(prefix="baladiya-bench-var-"))
+    os.environ.setdefault("BALADIYA_VAR_DIR", _tmp("var-"))
     # A realistic public address: its length sets the QR code's size (version 17, 85x85).
     os.environ.setdefault("BALADIYA_PUBLIC_URL", "https://baladiya.homs.gov.sy")
     import django
@@ -195,28 +202,54 @@ def run_workers(
 # ---------------------------------------------------------------- child side
 
 
-def worker(prepare: Callable[[], Any], timed: Callable[[Any], dict[str, Any]]) -> None:
+def worker(
+    prepare: Callable[[], Any],
+    timed: Callable[[Any], dict[str, Any]],
+    after: Callable[[Any], dict[str, Any]] | None = None,
+) -> None:
     """Child main: Django on the prepared database, `prepare()` untimed, wait for GO, then
-    `timed(state)`; prints READY, then the JSON result line."""
+    `timed(state)`, then `after(state)` (untimed extras); prints READY, then the JSON line."""
     setup_django(os.environ["BENCH_DATABASE_URL"], migrate=False)
     state = prepare()
     print("READY", flush=True)
     if sys.stdin.readline().strip() != "GO":
         raise SystemExit("no GO from the parent")
     started = time.time()
-    cpu = time.process_time()
+    cpu, db_cpu = time.process_time(), _db_server_cpu()
     result = timed(state)
     result.update(
         started=started,
         finished=time.time(),
+        # CPU time, unlike wall time, hardly depends on what else runs on the machine: the
+        # per-core figures are items per CPU-second (this process + its database backend).
         cpu_seconds=round(time.process_time() - cpu, 3),
+        db_cpu_seconds=round(_db_server_cpu() - db_cpu, 3),
     )
+    if after is not None:
+        result.update(after(state))
     print(json.dumps(result), flush=True)
+
+
+def _db_server_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend process (same machine;
+    read from /proc), 0 for SQLite (it runs inside this process) or when not readable."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _setup_main() -> None:
     engine = os.environ.get("BENCH_ENGINE", "sqlite")
-    key_dir = tempfile.mkdtemp(prefix="baladiya-bench-keys-")
+    key_dir = _tmp("keys-")
     os.environ["BALADIYA_KEY_DIR"] = key_dir
     url = fresh_database(engine)
     setup_django(url)

@@ -1,17 +1,17 @@
 """Typst rendering: one compiler per template per process, data passed as a JSON file.
 
-Speed (see docs/decisions/0005-document-throughput.md):
+Speed (measurements: docs/decisions/0007-document-throughput.md). Typst memoises layout
+(comemo, process-wide, trimmed after each compile to what the last 10 compiles used), so a
+document costs only what changed since the previous one, if nothing defeats the cache:
 
-- A `typst.Compiler` is kept per template and process: fonts are loaded once, and Typst's
-  memoisation cache (comemo) lives in the compiler, so whatever did not change since the
-  previous document (frame, headings, fixed wording, labels) is not laid out again.
+- A `typst.Compiler` is kept per template and process: fonts are loaded once.
 - The data reaches the template as a virtual file `data.json` (typst-py's dict input), read
   with `json("data.json")`. Not through `sys.inputs`: those are part of Typst's standard
-  library, and a new library value invalidates the whole cache, so every compile re-shaped
-  every Arabic word (~2x slower). A file is only a dependency of what actually reads it.
+  library, and a new library invalidates everything, so every compile re-shaped every Arabic
+  word. A file is only a dependency of what reads it.
 - Templates keep per-document values out of `set page(...)`/`set document(...)` at the top
-  (a set rule is part of the style of everything after it, so a changing value there also
-  defeats the cache); see certificate.typ.
+  (a set rule styles everything after it, so a changing value there defeats the cache too)
+  and out of long paragraphs (a paragraph is shaped as a whole); see certificate.typ.
 
 Data is still never spliced into Typst source: the template reads a JSON file.
 """
@@ -58,14 +58,14 @@ def render_pdf(template: str, data: dict[str, Any], timestamp: dt.datetime | Non
     if not template_exists(template):
         raise FileNotFoundError(template)
     files = {
-        # The template is read from disk on each compile (it may be edited while running;
-        # Typst re-parses only when the bytes changed).
+        # Read from disk on each compile: as fast as passing cached bytes (measured), and an
+        # edited template applies without a restart.
         "main": TEMPLATE_DIR / template,
         DATA_FILE: json.dumps(data, ensure_ascii=False).encode("utf-8"),
     }
     with _lock:  # a compiler is not safe to share between threads mid-compile
         result = _compiler(template).compile(
-            input=files,
+            input=files,  # type: ignore[type-var]  # typst-py takes a dict; its stub predates it
             format="pdf",
             timestamp=timestamp.replace(microsecond=0) if timestamp else None,
         )
