@@ -34,6 +34,18 @@ def other_center(db: None) -> Center:
 
 
 @pytest.fixture
+def electronic_center(db: None) -> Center:
+    """C00, the electronic center: where online applications are numbered; no counter."""
+    return Center.objects.create(
+        code="C00",
+        name_ar="المركز الإلكتروني",
+        name_en="Electronic center",
+        kind=Center.Kind.ELECTRONIC,
+        accepts_pickup=False,
+    )
+
+
+@pytest.fixture
 def agency(db: None) -> Agency:
     return Agency.objects.create(code="civil", name_ar="الشؤون المدنية", name_en="Civil affairs")
 

@@ -12,14 +12,6 @@ from django.test import Client
 
 from baladiya.accounts.models import Citizen, User
 from baladiya.api import services
-from baladiya.centers.models import Center
-
-
-@pytest.fixture
-def electronic_center(db: None) -> Center:
-    return Center.objects.create(
-        code="C00", name_ar="المركز الإلكتروني", name_en="Electronic center", kind="electronic"
-    )
 
 
 def make_citizen_account(phone: str, citizen: Citizen | None) -> User:

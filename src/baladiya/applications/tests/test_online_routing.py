@@ -31,17 +31,6 @@ Online = Callable[..., Application]
 
 
 @pytest.fixture
-def electronic_center(db: None) -> Center:
-    return Center.objects.create(
-        code="C00",
-        name_ar="المركز الإلكتروني",
-        name_en="Electronic center",
-        kind=Center.Kind.ELECTRONIC,
-        accepts_pickup=False,
-    )
-
-
-@pytest.fixture
 def civil_officer(make_user: Callable[..., User], agency: Agency) -> User:
     return make_user("officer.civil", roles.OFFICER, agency=agency)
 

@@ -48,17 +48,6 @@ def _post_settings(settings: Any) -> None:
 
 
 @pytest.fixture
-def electronic_center(db: None) -> Center:
-    return Center.objects.create(
-        code="C00",
-        name_ar="المركز الإلكتروني",
-        name_en="Electronic center",
-        kind=Center.Kind.ELECTRONIC,
-        accepts_pickup=False,
-    )
-
-
-@pytest.fixture
 def inshaat(center: Center) -> Neighbourhood:
     """al-Inshaat, served by C03."""
     hood = Neighbourhood.objects.create(name_ar="الإنشاءات", name_en="al-Inshaat")

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from baladiya.accounts.models import Citizen, User
     from baladiya.catalog.models import Agency, Service
-    from baladiya.centers.models import Center
     from baladiya.documents.models import IssuedDocument
 
 CHROMIUM = os.environ.get("BALADIYA_CHROMIUM", "/usr/bin/chromium")
@@ -176,19 +175,6 @@ def open_pdf(page: Page, link: Any) -> bytes:
 
 
 # ---------------------------------------------------------------- the electronic center
-
-
-@pytest.fixture
-def electronic_center(db: None) -> Center:
-    from baladiya.centers.models import Center
-
-    return Center.objects.create(
-        code="C00",
-        name_ar="المركز الإلكتروني",
-        name_en="Electronic center",
-        kind=Center.Kind.ELECTRONIC,
-        accepts_pickup=False,
-    )
 
 
 @pytest.fixture

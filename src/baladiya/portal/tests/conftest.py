@@ -30,14 +30,8 @@ MakeAccount = Callable[..., User]
 
 
 @pytest.fixture
-def electronic(db: None) -> Center:
-    return Center.objects.create(
-        code="C00",
-        name_ar="المركز الإلكتروني",
-        name_en="Electronic center",
-        kind=Center.Kind.ELECTRONIC,
-        accepts_pickup=False,
-    )
+def electronic(electronic_center: Center) -> Center:
+    return electronic_center
 
 
 @pytest.fixture
