@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +18,7 @@ from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
 from baladiya.core.audit import verify_chain
 from baladiya.core.models import AuditEvent
+from baladiya.core.testing import in_threads
 from baladiya.delivery.models import Shipment, ShipmentEvent
 from baladiya.delivery.post.interface import EventKind, PostalEvent
 from baladiya.delivery.post.sandbox import event_to_json, sign
@@ -224,27 +224,6 @@ def test_progress_events_out_of_order_keep_the_latest(shipment: Shipment) -> Non
 # ---------------------------------------------------------------- race (PostgreSQL)
 
 
-def _in_threads(jobs: list[Callable[[], object]]) -> list[object]:
-    results: list[object] = [None] * len(jobs)
-    barrier = threading.Barrier(len(jobs))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = jobs[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="row locks between threads: PostgreSQL only"
@@ -256,7 +235,7 @@ def test_the_same_event_twice_at_once_applies_once(
     shipment = dispatch(app, civil_officer)
     delivered = _event(shipment, EventKind.DELIVERED)
     returned = _event(shipment, EventKind.RETURNED)
-    results = _in_threads(
+    results = in_threads(
         [lambda: handle_postal_event(delivered)] * 3 + [lambda: handle_postal_event(returned)]
     )
     assert all(isinstance(r, str) for r in results), results

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from baladiya.accounts.models import User
 from baladiya.applications.models import Application
 from baladiya.core.errors import DomainError
+from baladiya.core.testing import in_threads
 from baladiya.documents.models import IssuedDocument
 from baladiya.documents.services import issue_document, verify_pdf
 
@@ -22,29 +22,8 @@ pytestmark = [
 ]
 
 
-def _in_threads(jobs: list[Callable[[], object]]) -> list[object]:
-    results: list[object] = [None] * len(jobs)
-    barrier = threading.Barrier(len(jobs))
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = jobs[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
-
-
 def test_two_clicks_at_once_give_one_document(approved: Application, clerk: User) -> None:
-    results = _in_threads(
+    results = in_threads(
         [lambda: issue_document(Application.objects.get(pk=approved.pk), clerk)] * 2
     )
     assert sum(isinstance(r, IssuedDocument) for r in results) == 1
@@ -56,7 +35,7 @@ def test_parallel_issuance_keeps_numbers_gap_free(
     make_approved: Callable[..., Application], clerk: User
 ) -> None:
     apps = [make_approved() for _ in range(6)]
-    results = _in_threads(
+    results = in_threads(
         [(lambda a=a: issue_document(Application.objects.get(pk=a.pk), clerk)) for a in apps]
     )
     assert all(isinstance(r, IssuedDocument) for r in results), results

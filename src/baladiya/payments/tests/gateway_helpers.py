@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 
 from baladiya.applications.models import Application
+from baladiya.core.testing import race  # noqa: F401 - the gateway tests import it from here
 from baladiya.notifications.models import OutboxMessage
 from baladiya.notifications.senders import TransientFailure
 from baladiya.notifications.services import DeliveryTally, deliver_due
@@ -113,30 +111,3 @@ def sandbox_receipt(app: Application) -> Receipt:
     sandbox.act(started.payment_id, "pay")
     OutboxMessage.objects.filter(recipient="http://testserver/unused/").delete()
     return pay.record_gateway_payment(app, app.fee_amount, f"sandbox:{started.payment_id}")
-
-
-def race(work: Callable[[], Any], n: int = 4) -> tuple[list[Any], list[BaseException]]:
-    """Run `work` in `n` threads released together (each with its own connection)."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            value = work()
-            with lock:
-                results.append(value)
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors

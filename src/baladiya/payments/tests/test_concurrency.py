@@ -6,16 +6,15 @@ writer at a time by design) these are skipped; the row locks they exercise are P
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from baladiya.accounts.models import User
 from baladiya.applications.models import Application
 from baladiya.core.errors import DomainError
+from baladiya.core.testing import race
 from baladiya.payments import services as pay
 from baladiya.payments.models import CashierSession, Receipt
 
@@ -27,34 +26,8 @@ pytestmark = [
 ]
 
 
-def _race(work: Callable[[], Any], n: int = 4) -> tuple[list[Any], list[BaseException]]:
-    barrier = threading.Barrier(n)
-    results: list[Any] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            value = work()
-            with lock:
-                results.append(value)
-        except BaseException as exc:
-            with lock:
-                errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results, errors
-
-
 def test_parallel_open_makes_one_drawer(cashier: User) -> None:
-    results, errors = _race(lambda: pay.open_session(cashier, 10_000))
+    results, errors = race(lambda: pay.open_session(cashier, 10_000))
     assert CashierSession.objects.filter(cashier=cashier).count() == 1
     assert len(results) == 1
     assert all(isinstance(e, pay.SessionAlreadyOpen) for e in errors), errors
@@ -63,7 +36,7 @@ def test_parallel_open_makes_one_drawer(cashier: User) -> None:
 def test_parallel_payment_makes_one_receipt(
     cashier: User, drawer: CashierSession, app: Application
 ) -> None:
-    results, errors = _race(lambda: pay.record_cash_payment(app, cashier))
+    results, errors = race(lambda: pay.record_cash_payment(app, cashier))
     assert Receipt.objects.count() == 1
     assert len(results) == 1
     assert all(isinstance(e, DomainError) for e in errors), errors
@@ -72,7 +45,7 @@ def test_parallel_payment_makes_one_receipt(
 def test_parallel_same_key_returns_the_same_receipt(
     cashier: User, drawer: CashierSession, app: Application
 ) -> None:
-    results, errors = _race(lambda: pay.record_cash_payment(app, cashier, "double-click"))
+    results, errors = race(lambda: pay.record_cash_payment(app, cashier, "double-click"))
     assert not errors, errors
     assert Receipt.objects.count() == 1
     assert {r.pk for r in results} == {Receipt.objects.get().pk}
@@ -86,7 +59,7 @@ def test_parallel_refunds_never_exceed_the_receipt(
 ) -> None:
     receipt = pay.record_cash_payment(app, cashier)
     reject(app)
-    results, errors = _race(lambda: pay.refund_receipt(receipt, cashier, "خطأ", amount=2000))
+    results, errors = race(lambda: pay.refund_receipt(receipt, cashier, "خطأ", amount=2000))
     assert len(results) == 2  # 2 × 20.00 fit in 50.00, a third would not
     assert all(isinstance(e, DomainError) for e in errors), errors
     assert pay.refunded_amount(receipt) == 4000

@@ -1,0 +1,40 @@
+"""Test support shared by every app's tests (kept out of the test packages so any of them may
+import it): running work in threads released together, to reproduce races on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+
+
+def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run each job in its own thread (own connection), all released at once; return each
+    job's result or the exception it raised, in the order of `jobs`."""
+    results: list[Any] = [None] * len(jobs)
+    barrier = threading.Barrier(len(jobs))
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = jobs[i]()
+        except BaseException as exc:
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def race(work: Callable[[], Any], n: int = 4) -> tuple[list[Any], list[BaseException]]:
+    """Run `work` in `n` threads at once; return (results, errors)."""
+    outcomes = in_threads([work] * n)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    return [o for o in outcomes if not isinstance(o, BaseException)], errors
