@@ -57,10 +57,10 @@ def purge_expired() -> str:
 
     keep_days = max(2, math.ceil(settings.OTP_DAILY_WINDOW_SECONDS / 86400) + 1)
     messages, sandbox = purge_secrets()
-    return (
-        f"{purge_codes(keep_days)} codes, {purge(keep_days)} hits, {messages} code SMS, "
-        f"{sandbox} sandbox SMS purged"
-    )
+    codes, hits = purge_codes(keep_days), purge(keep_days)
+    if not (codes or hits or messages or sandbox):
+        return ""  # nothing to say: keep the log quiet
+    return f"{codes} codes, {hits} hits, {messages} code SMS, {sandbox} sandbox SMS purged"
 
 
 @dataclass
