@@ -212,19 +212,25 @@ def move(
     note: str = "",
     *,
     check_permission: bool = True,
+    notify: bool = True,
+    savepoint: bool = True,
+    locked: Application | None = None,
     **audit_data: Any,
 ) -> Application:
     """Take transition `name` on `app`: lock, check state and actor, write history and audit.
 
     Runs inside the caller's transaction (or its own). `check_permission=False` is only for
     system actors (a verified payment webhook, a sync applier) that have no user.
+    `notify=False`: no SMS for this state, because the caller moves the application on again
+    in the same transaction (the citizen is told the state it ends in).
+    `savepoint=False`: the caller runs this directly in its own `transaction.atomic()` and
+    lets any error leave that block (which rolls back), so no savepoint of our own is needed.
+    `locked`: the row as `lock(app)` returned it earlier in the caller's transaction (saves
+    locking and reading it again); it is updated in place.
     """
-    with transaction.atomic():
-        locked = (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("service")
-            .get(pk=app.pk)
-        )
+    with transaction.atomic(savepoint=savepoint):
+        if locked is None:
+            locked = lock(app)
         t = check_transition(name, locked.status)
         if check_permission:
             require_transition(actor, locked, t)
@@ -232,7 +238,8 @@ def move(
         locked.status = t.target
         locked.save(update_fields=["status", "updated_at"])
         event = _history(locked, name, previous, t.target, actor, note)
-        notify_status_change(locked, event.pk, note)
+        if notify:
+            notify_status_change(locked, event.pk, note)
         audit.record(
             f"application.{name}",
             actor=actor,
@@ -247,6 +254,17 @@ def move(
     app.status = locked.status
     app.updated_at = locked.updated_at
     return app
+
+
+def lock(app: Application) -> Application:
+    """The application's row, locked until the end of the transaction, read afresh with its
+    service, applicant and centers (the SMS text and the audit need them). `of=("self",)`
+    locks only the application row, not the joined ones (locking those caused deadlocks)."""
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("service", "applicant", "center", "pickup_center")
+        .get(pk=app.pk)
+    )
 
 
 def _history(

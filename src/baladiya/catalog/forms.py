@@ -50,12 +50,13 @@ def clean_field_values(service: Service, raw: dict[str, Any]) -> dict[str, Any]:
     """Validate every field of `service`; collect all errors at once (field name -> message)."""
     errors: dict[str, list[ValidationError]] = {}
     cleaned: dict[str, Any] = {}
-    for field in service.fields.all():
+    fields = list(service.fields.all())  # one query (unless prefetched)
+    for field in fields:
         try:
             cleaned[field.name] = clean_field(field, raw.get(field.name))
         except ValidationError as exc:
             errors[field.name] = [exc]
-    unknown = set(raw) - {f.name for f in service.fields.all()}
+    unknown = set(raw) - {f.name for f in fields}
     if unknown:
         errors["__all__"] = [
             ValidationError(_("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))})

@@ -54,15 +54,15 @@ def record(
     """Append one event to the chain, inside the caller's transaction.
 
     The head row is locked so concurrent writers (several gunicorn workers, PostgreSQL)
-    chain strictly one after another.
+    chain strictly one after another; it holds the last event's hash, so the link is read
+    with the lock (one SELECT … FOR UPDATE). No savepoint (`savepoint=False`): a failure here
+    must abort the caller's whole operation anyway, and none catches it to carry on.
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head, _ = Counter.objects.select_for_update().get_or_create(**_HEAD)
-        prev = AuditEvent.objects.filter(seq=head.value).values_list("hash", flat=True).first()
-        head.value += 1
-        head.save(update_fields=["value"])
+        prev = head.last_hash or _stored_hash(head.value)
         event = AuditEvent(
-            seq=head.value,
+            seq=head.value + 1,
             at=timezone.now(),
             actor=_actor_name(actor),
             action=action,
@@ -70,12 +70,22 @@ def record(
             object_id=str(getattr(obj, "pk", "")) if obj is not None else "",
             center=center,
             data=json.loads(json.dumps(data, default=str)),
-            prev_hash=prev or GENESIS,
+            prev_hash=prev,
         )
         # Round-trip `at` through the DB precision (microseconds) before hashing.
         event.hash = _digest(event.prev_hash, _fields(event))
-        event.save()
+        head.value, head.last_hash = event.seq, event.hash
+        head.save(update_fields=["value", "last_hash"])
+        event.save(force_insert=True)
     return event
+
+
+def _stored_hash(seq: int) -> str:
+    """The hash of event `seq`, from its row: a head written before it kept the last hash."""
+    if seq == 0:
+        return GENESIS
+    stored = AuditEvent.objects.filter(seq=seq).values_list("hash", flat=True).first()
+    return stored or GENESIS
 
 
 @dataclass(frozen=True)
@@ -103,9 +113,13 @@ def verify_chain(batch_size: int = 5000) -> list[ChainProblem]:
             problems.append(ChainProblem(event.seq, "row content was changed"))
         prev_hash = event.hash
         expected_seq = event.seq + 1
-    head = Counter.objects.filter(**_HEAD).values_list("value", flat=True).first() or 0
-    if head >= expected_seq:
-        problems.append(ChainProblem(expected_seq, f"rows {expected_seq}..{head} are missing"))
+    head = Counter.objects.filter(**_HEAD).values_list("value", "last_hash").first() or (0, "")
+    if head[0] >= expected_seq:
+        problems.append(ChainProblem(expected_seq, f"rows {expected_seq}..{head[0]} are missing"))
+    elif head[0] == expected_seq - 1 and head[1] and head[1] != prev_hash:
+        # The last row was rewritten with a recomputed hash: no later row links to it, but
+        # the head kept the hash it had when it was appended.
+        problems.append(ChainProblem(head[0], "the last row differs from the chain head"))
     return problems
 
 

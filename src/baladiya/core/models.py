@@ -26,6 +26,9 @@ class Counter(models.Model):
     kind = models.CharField(max_length=16)
     year = models.PositiveIntegerField(default=0)
     value = models.PositiveBigIntegerField(default=0)
+    # Only the audit chain's head uses it: the hash of event `value`, read with the head's
+    # lock, so appending an event does not have to look the previous row up.
+    last_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -111,11 +111,7 @@ def hand_over(
     number = clean_id_number(id_number)
     name = " ".join(str(recipient_name or "").split())[:200]
     with transaction.atomic():
-        locked = (
-            Application.objects.select_for_update(of=("self",))
-            .select_related("service", "applicant", "center")
-            .get(pk=app.pk)
-        )
+        locked = applications.lock(app)
         require_transition(actor, locked, transition("hand_over"))
         if locked.status == Status.HANDED_OVER:
             raise _already_handed_over(locked)
@@ -140,6 +136,8 @@ def hand_over(
             "hand_over",
             actor,
             "" if is_applicant else str(_("Collected by %(name)s") % {"name": name}),
+            savepoint=False,
+            locked=locked,
         )
         audit.record(
             "delivery.handed_over",

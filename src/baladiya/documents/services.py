@@ -193,7 +193,8 @@ def issue_document(app: Application, actor: User) -> IssuedDocument:
     `<prefix>-D<yy>-<seq>` (prefix: the application's center when the actor works at a center,
     else this node's center code), PDF rendered and signed (QR claims + byte trailer), stored;
     application `approved -> issued`, and for a pickup `issued -> ready_for_pickup` (the
-    printed document joins the pickup center's queue); audit `document.issued`.
+    printed document joins the pickup center's queue); audit `document.issued`. The citizen
+    gets one SMS, for the state the application ends in (a pickup: where to collect it).
     """
     # Cheap refusals first, so a wrong click never renders anything (repeated under the lock).
     if IssuedDocument.objects.filter(application_id=app.pk).exists():
@@ -215,7 +216,7 @@ def issue_document(app: Application, actor: User) -> IssuedDocument:
     signed = _sign_and_render(_expected_number(prefix), key, content, template, issued_at)
 
     with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=app.pk)
+        locked = applications.lock(app)
         if IssuedDocument.objects.filter(application_id=app.pk).exists():
             raise _already_issued(app)
         check_transition("issue", locked.status)
@@ -239,9 +240,21 @@ def issue_document(app: Application, actor: User) -> IssuedDocument:
             pdf=signed.pdf,
             pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
         )
-        applications.move(app, "issue", actor, document=number)
-        if app.delivery_mode == DeliveryMode.PICKUP:
-            applications.move(app, "route_to_pickup", actor, check_permission=False)
+        pickup = app.delivery_mode == DeliveryMode.PICKUP
+        # A pickup document goes on to `ready_for_pickup` at once: one SMS for that state
+        # (where to collect it), not a second one milliseconds earlier for `issued`.
+        applications.move(
+            app, "issue", actor, notify=not pickup, savepoint=False, locked=locked, document=number
+        )
+        if pickup:
+            applications.move(
+                app,
+                "route_to_pickup",
+                actor,
+                check_permission=False,
+                savepoint=False,
+                locked=locked,
+            )
         audit.record(
             "document.issued",
             actor=actor,

@@ -56,21 +56,27 @@ def backoff(attempts: int) -> dt.timedelta:
 def _queue(
     kind: str, recipient: str, body: str, headers: dict[str, str], dedupe_key: str | None
 ) -> OutboxMessage | None:
-    with transaction.atomic():
-        if dedupe_key and OutboxMessage.objects.filter(dedupe_key=dedupe_key).exists():
-            return None
-        try:
-            with transaction.atomic():  # savepoint: a concurrent twin is not an error
-                return OutboxMessage.objects.create(
-                    kind=kind,
-                    recipient=recipient,
-                    body=body,
-                    headers=headers,
-                    dedupe_key=dedupe_key,
-                    next_attempt_at=timezone.now(),
-                )
-        except IntegrityError:
-            return None
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        body=body,
+        headers=headers,
+        dedupe_key=dedupe_key,
+        next_attempt_at=timezone.now(),
+    )
+    if not dedupe_key:  # nothing unique to collide with: a plain INSERT
+        message.save(force_insert=True)
+        return message
+    # Dedupe keys name a row just created (history entry, code, refund, gateway event), so a
+    # duplicate is rare: insert and let the unique key refuse it, rather than look it up
+    # first. The savepoint keeps the caller's transaction usable when it does (a replay,
+    # or a concurrent twin: PostgreSQL waits for the twin to commit, then refuses).
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        return None
+    return message
 
 
 def queue_sms(phone: str, text: str, *, dedupe_key: str | None = None) -> OutboxMessage | None:
@@ -311,7 +317,22 @@ def notify_status_change(app: Application, event_id: object, note: str = "") -> 
     """Every status change a citizen can see is sent to the applicant's mobile, if known.
     `event_id` (the history entry) makes the message unique: a replay queues nothing.
     `note`: the history entry's note (what to correct, for a returned application)."""
-    queue_sms(app.applicant.phone, status_text(app, note), dedupe_key=f"status:{event_id}")
+    phone = app.applicant.phone
+    if not phone:
+        return
+    message = OutboxMessage(
+        kind=OutboxMessage.Kind.SMS,
+        recipient=phone,
+        body=status_text(app, note),
+        headers={},
+        dedupe_key=f"status:{event_id}",
+        next_attempt_at=timezone.now(),
+    )
+    # The key names the history entry written just before in this transaction, so a twin is
+    # all but impossible, and nobody needs to know whether this call queued it: INSERT … ON
+    # CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE) is one statement, no savepoint, and a
+    # replay still queues nothing without failing the status change.
+    OutboxMessage.objects.bulk_create([message], ignore_conflicts=True)
 
 
 def notify_refund(refund: Refund) -> None:

@@ -280,11 +280,7 @@ def _drawer_for(staff: User, center: Center) -> CashierSession:
 
 
 def _lock_application(app: Application) -> Application:
-    return (
-        Application.objects.select_for_update(of=("self",))
-        .select_related("service", "applicant", "center")
-        .get(pk=app.pk)
-    )
+    return applications.lock(app)
 
 
 def _refuse_second_payment(locked: Application) -> None:
@@ -341,7 +337,15 @@ def record_cash_payment(
             issued_by=staff,
             idempotency_key=key,
         )
-        applications.move(app, "pay", staff, receipt=receipt.number, amount=receipt.amount)
+        applications.move(
+            app,
+            "pay",
+            staff,
+            savepoint=False,
+            locked=locked,
+            receipt=receipt.number,
+            amount=receipt.amount,
+        )
         audit.record(
             "payments.receipt_issued",
             actor=staff,
@@ -438,7 +442,14 @@ def _gateway_receipt(
             raise Conflict(_("This gateway transaction was already recorded.")) from None
         if apply:
             applications.move(
-                app, "pay", None, check_permission=False, receipt=receipt.number, amount=amount
+                app,
+                "pay",
+                None,
+                check_permission=False,
+                savepoint=False,
+                locked=locked,
+                receipt=receipt.number,
+                amount=amount,
             )
         audit.record(
             "payments.receipt_issued",

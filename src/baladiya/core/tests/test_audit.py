@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from baladiya.accounts.models import User
 from baladiya.centers.models import Center
 from baladiya.core import audit
-from baladiya.core.models import AuditEvent
+from baladiya.core.models import AuditEvent, Counter
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +129,23 @@ def test_rewritten_row_with_recomputed_hash_breaks_the_next_link() -> None:
     forged.save()
     assert events[2].prev_hash != forged.hash
     assert _problems() == ["seq 3: link to the previous row is broken"]
+
+
+def test_rewritten_last_row_with_recomputed_hash_is_detected() -> None:
+    _chain(3)
+    forged = AuditEvent.objects.get(seq=3)
+    forged.data = {"n": 42}
+    forged.hash = audit._digest(forged.prev_hash, audit._fields(forged))
+    forged.save()
+    assert _problems() == ["seq 3: the last row differs from the chain head"]
+
+
+def test_head_from_before_it_kept_the_hash_still_links() -> None:
+    first = _chain(1)[0]
+    Counter.objects.filter(scope="audit", kind="chain").update(last_hash="")
+    second = audit.record("test.after_upgrade")
+    assert second.prev_hash == first.hash
+    assert _problems() == []
 
 
 def test_rolled_back_record_leaves_no_gap() -> None:

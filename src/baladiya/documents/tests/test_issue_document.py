@@ -23,6 +23,7 @@ from baladiya.documents import payload as wire
 from baladiya.documents.models import IssuedDocument
 from baladiya.documents.services import issue_document, verify_payload, verify_pdf
 from baladiya.documents.tests.conftest import pdf_text, read_qr
+from baladiya.notifications.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,29 @@ def test_pickup_document_goes_to_the_pickup_queue_post_stays_issued(
     assert post.status == Status.ISSUED
     actions = list(pickup.events.values_list("action", flat=True))
     assert actions[-2:] == ["issue", "route_to_pickup"]
+
+
+def test_citizen_gets_one_sms_for_the_state_the_document_ends_in(
+    make_approved: Callable[..., Application], clerk: User
+) -> None:
+    def status_sms(app: Application) -> dict[str, str]:
+        texts = {}
+        for event in app.events.all():
+            sms = OutboxMessage.objects.filter(dedupe_key=f"status:{event.pk}").first()
+            if sms is not None:
+                texts[event.action] = sms.body
+        return texts
+
+    pickup = make_approved(mode="pickup")
+    issue_document(pickup, clerk)
+    sent = status_sms(pickup)
+    # Issued and routed to the pickup queue in one go: only "ready, collect it at ...".
+    assert "issue" not in sent and "route_to_pickup" in sent
+    assert pickup.pickup_center is not None
+    assert pickup.pickup_center.name_ar in sent["route_to_pickup"]
+    post = make_approved(mode="post")
+    issue_document(post, clerk)
+    assert "issue" in status_sms(post)  # stays `issued` until dispatched: told so
 
 
 def test_issue_is_audited_and_the_chain_holds(issued: IssuedDocument) -> None:
