@@ -1,9 +1,10 @@
 """Benchmark: end-to-end online applications per second through the public HTTP API.
 
 One fresh PostgreSQL database (BENCH_ENGINE=sqlite to compare), seeded with the Homs demo;
-gunicorn (BENCH_GUNICORN_WORKERS sync workers) and the outbox pump(s) started here on
-loopback, as `baladiya run` starts them; then BENCH_CLIENTS (16) concurrent clients, each an
-httpx client in its own thread, run this loop until BENCH_API_APPS applications are done:
+gunicorn (BENCH_GUNICORN_WORKERS sync workers, default cores + 1; BENCH_GUNICORN_ARGS adds
+options) and BENCH_OUTBOX_PUMPS outbox pumps started here on loopback, as `baladiya run`
+starts them; then BENCH_CLIENTS (16) concurrent clients, each a keep-alive http.client
+connection in its own thread, run this loop until BENCH_API_APPS applications are done:
 
   online (default, needs the sandbox payment gateway):
     citizen  POST /api/v1/applications                 (online at C00, pickup at a center)
@@ -19,8 +20,10 @@ httpx client in its own thread, run this loop until BENCH_API_APPS applications 
 
 Every POST carries an Idempotency-Key, as a careful client sends it. Prints one JSON line:
 applications/s over the timed wall time, p50/p99 latency of every API request (and per step),
-and of a whole application. Targets (issue 3): >= 50 applications/s, p99 < 250 ms per request,
-on a 2-core machine.
+and of a whole application; and the CPU each side used per application (web server, pumps,
+their PostgreSQL backends, the clients + sandbox gateway), which hardly depends on other load
+on the machine, unlike the wall-clock rates. Targets (issue 3): >= 50 applications/s, p99 <
+250 ms per request, on a 2-core machine.
 
     BALADIYA_TESTING=1 .venv/bin/python bench/api_flow.py
 """
@@ -49,7 +52,8 @@ from common import ROOT, machine, prepare_database, setup_django
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 APPS = int(os.environ.get("BENCH_API_APPS", "800"))
 WARMUP = int(os.environ.get("BENCH_API_WARMUP", "32"))
-GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+# As `baladiya run` starts it: one sync worker per core, plus one.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
 PUMPS = int(os.environ.get("BENCH_OUTBOX_PUMPS", "2"))
 PAID_TIMEOUT = 30.0
 POLL_SECONDS = 0.01
@@ -174,11 +178,35 @@ class Recorder:
 
 
 class Client:
-    def __init__(self, base: str, recorder: Recorder) -> None:
-        import httpx
+    """One client's keep-alive HTTP connection (stdlib http.client: a load generator should
+    spend its CPU on sending requests, not on a feature-rich client library; it shares the
+    2 cores with the server here). Reconnects by itself when the server closes."""
 
-        self.http = httpx.Client(base_url=base, timeout=30.0)
+    def __init__(self, base: str, recorder: Recorder) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        netloc = urlsplit(base)
+        self.http = http.client.HTTPConnection(netloc.hostname or "", netloc.port, timeout=30.0)
         self.recorder = recorder
+
+    def _send(self, method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        import http.client
+
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        for attempt in (1, 2):
+            try:
+                self.http.request(method, path, body=data, headers=headers)
+                response = self.http.getresponse()
+                raw = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.http.close()  # the server closed an idle keep-alive connection
+                if attempt == 2:
+                    raise
+        return response.status, json.loads(raw) if raw else None
 
     def call(
         self, step: str, method: str, path: str, token: str, body: Any = None, want: int = 200
@@ -190,17 +218,17 @@ class Client:
             headers["Idempotency-Key"] = str(uuid.uuid4())
         for attempt in range(1, RESENDS + 2):
             started = time.perf_counter()
-            response = self.http.request(method, path, json=body, headers=headers)
+            status, answer = self._send(method, path, body, headers)
             self.recorder.add(step, time.perf_counter() - started)
-            if response.status_code == want:
-                return response.json()
-            code = response.json().get("code") if response.status_code == 409 else None
+            if status == want:
+                return answer
+            code = answer.get("code") if status == 409 and answer else None
             if code not in ("busy", "idempotency_in_progress") or attempt > RESENDS:
                 break
             with self.recorder.lock:
                 self.recorder.resent += 1
             time.sleep(0.05 * attempt)
-        raise RuntimeError(f"{step}: {response.status_code} {response.text[:300]}")
+        raise RuntimeError(f"{step}: {status} {json.dumps(answer)[:300]}")
 
 
 def online_application(client: Client, setup: Setup, citizen: str) -> None:
@@ -293,6 +321,98 @@ def drive(base: str, setup: Setup, total: int, recorder: Recorder) -> float:
     return time.perf_counter() - started
 
 
+class CpuMeter:
+    """CPU seconds each side used during the timed part: the web server (gunicorn master and
+    workers), the outbox pumps, their PostgreSQL backends, and this process (the clients and
+    the sandbox gateway, whose own backends are counted apart). Wall-clock rates depend on
+    whatever else runs on the machine; CPU per application hardly does.
+
+    Linux only (/proc; everything runs on this machine), sampled every SAMPLE seconds: a
+    process that ends between two samples loses its last moments. PostgreSQL backends are
+    told apart by application_name (PGAPPNAME, set per side in `main`)."""
+
+    SAMPLE = 0.25
+
+    def __init__(self, web: int, pumps: list[int], database_url: str) -> None:
+        self.web, self.pumps, self.database_url = web, set(pumps), database_url
+        self.first: dict[int, int] = {}  # pid -> CPU ticks when first seen (0: born later)
+        self.last: dict[int, tuple[str, int]] = {}  # pid -> (side, CPU ticks when last seen)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.cpu = 0.0
+        self.available = Path("/proc/self/stat").exists()
+
+    @staticmethod
+    def _stat(pid: int) -> tuple[int, int] | None:
+        """(parent pid, user + system CPU ticks), or None if the process is gone."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[1]), int(fields[11]) + int(fields[12])
+
+    def _backends(self, conn: Any) -> dict[int, str]:
+        rows = conn.execute(
+            "SELECT pid, application_name FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+        return {int(pid): f"{name or 'other'}_postgresql" for pid, name in rows}
+
+    def _sample(self, conn: Any, initial: bool) -> None:
+        sides = self._backends(conn) if conn is not None else {}
+        for pid in [self.web, *self.pumps]:
+            sides[pid] = "web" if pid == self.web else "pump"
+        for entry in os.scandir("/proc"):  # gunicorn workers: children of the master
+            if entry.name.isdigit() and int(entry.name) not in sides:
+                stat = self._stat(int(entry.name))
+                if stat is not None and stat[0] == self.web:
+                    sides[int(entry.name)] = "web"
+        for pid, side in sides.items():
+            stat = self._stat(pid)
+            if stat is None:
+                continue
+            self.first.setdefault(pid, stat[1] if initial else 0)
+            self.last[pid] = (side, stat[1])
+
+    def _run(self) -> None:
+        conn = None
+        if self.database_url.startswith("postgres"):
+            import psycopg
+
+            conn = psycopg.connect(self.database_url, autocommit=True)
+        try:
+            self._sample(conn, initial=True)
+            self.started.set()
+            while not self.stop.wait(self.SAMPLE):
+                self._sample(conn, initial=False)
+            self._sample(conn, initial=False)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def __enter__(self) -> CpuMeter:
+        if self.available:
+            self.started = threading.Event()
+            self.thread.start()
+            self.started.wait(10)
+        self.cpu = time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cpu = time.process_time() - self.cpu
+        if self.available:
+            self.stop.set()
+            self.thread.join()
+
+    def seconds(self) -> dict[str, float]:
+        hz = os.sysconf("SC_CLK_TCK")
+        totals: dict[str, float] = defaultdict(float)
+        for pid, (side, ticks) in self.last.items():
+            totals[side] += (ticks - self.first[pid]) / hz
+        totals["clients_and_gateway"] = self.cpu
+        return dict(totals)
+
+
 def _ms(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -324,20 +444,24 @@ def main() -> None:
         DATABASE_URL=db["database_url"],
         BALADIYA_KEY_DIR=db["key_dir"],
         BALADIYA_PUBLIC_URL=base,
-        BALADIYA_OUTBOX_POLL_SECONDS="0.02",
         BALADIYA_LOG_LEVEL="ERROR",
-    )
+    )  # the pump as shipped: woken by LISTEN/NOTIFY on PostgreSQL, polling on SQLite
     gunicorn = [
         sys.executable, "-m", "gunicorn", "baladiya.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", str(GUNICORN_WORKERS),
         "--log-level", "warning", "--backlog", "256",
+        *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
     ]  # fmt: skip
     pump = [sys.executable, "-m", "baladiya.cli", "outbox", "--limit", "50"]
     procs: list[subprocess.Popen[bytes]] = []
+    os.environ["PGAPPNAME"] = "gateway"  # this process's connections: the sandbox gateway
     try:
-        procs.append(subprocess.Popen(gunicorn, env=env, cwd=ROOT))
+        procs.append(subprocess.Popen(gunicorn, env=dict(env, PGAPPNAME="web"), cwd=ROOT))
         if flow == "online":
-            procs += [subprocess.Popen(pump, env=env, cwd=ROOT) for _ in range(PUMPS)]
+            procs += [
+                subprocess.Popen(pump, env=dict(env, PGAPPNAME="pump"), cwd=ROOT)
+                for _ in range(PUMPS)
+            ]
         _wait_listening(port, procs[:1], timeout=60)
 
         warm = Recorder()  # every worker: imports, Typst compiler and fonts, connections
@@ -345,7 +469,9 @@ def main() -> None:
         if len(warm.errors) == WARMUP:
             raise RuntimeError(f"warm-up failed: {warm.errors[:3]}")
         recorder = Recorder()
-        seconds = drive(base, setup, APPS, recorder)
+        load = os.getloadavg()[0]
+        with CpuMeter(procs[0].pid, [p.pid for p in procs[1:]], db["database_url"]) as meter:
+            seconds = drive(base, setup, APPS, recorder)
     finally:
         for p in procs:
             if p.poll() is None:
@@ -358,6 +484,8 @@ def main() -> None:
 
     every = [s for values in recorder.requests.values() for s in values]
     done = len(recorder.applications)
+    cpu = meter.seconds()
+    server = sum(v for k, v in cpu.items() if k.split("_")[0] in ("web", "pump"))
     result = {
         "benchmark": "api_flow",
         "engine": engine,
@@ -386,6 +514,18 @@ def main() -> None:
             }
             for step, values in sorted(recorder.requests.items())
         },
+        # CPU per application (ms) of each side, and what the server side (web + pumps +
+        # their PostgreSQL backends) alone would sustain on this machine's cores.
+        "cpu_ms_per_application": {
+            side: round(1000 * value / done, 1) for side, value in sorted(cpu.items())
+        }
+        if done
+        else {},
+        "server_cpu_ms_per_application": round(1000 * server / done, 1) if done else 0.0,
+        "server_cpu_bound_applications_per_s": (
+            round(done * (os.cpu_count() or 1) / server, 1) if server else 0.0
+        ),
+        "load_average_before": round(load, 2),
         "machine": machine(),
     }
     print(json.dumps(result, ensure_ascii=False))

@@ -110,10 +110,31 @@ def _receipt_out(receipt: Receipt) -> dict[str, Any]:
     }
 
 
-def _document_out(app: Application) -> dict[str, Any] | None:
+# An application in these states has no document: every step that issues one starts from
+# `approved` and ends past it (applications.workflow). Saves a query on most status reads.
+_NOT_ISSUED = frozenset(
+    {
+        AppStatus.SUBMITTED,
+        AppStatus.PAID,
+        AppStatus.IN_REVIEW,
+        AppStatus.APPROVED,
+        AppStatus.RETURNED,
+        AppStatus.REJECTED,
+    }
+)
+
+
+def _document_out(app: Application, doc: Any = None) -> dict[str, Any] | None:
     from baladiya.documents.models import IssuedDocument
 
-    doc = IssuedDocument.objects.defer("pdf", "content", "payload").filter(application=app).first()
+    if doc is None:
+        if app.status in _NOT_ISSUED:
+            return None
+        doc = (
+            IssuedDocument.objects.only("number", "state", "valid_until")
+            .filter(application=app)
+            .first()
+        )
     if doc is None:
         return None
     return {
@@ -540,10 +561,13 @@ def act(request: HttpRequest, reference: str, payload: ActionIn) -> Status[dict[
     app = _visible(request, reference)
     user = user_of(request)
     note = payload.note.strip()
+    doc = None
+    # Every step below updates `app.status` in place (applications.services.move): no need to
+    # read the row again for the answer.
     if payload.action == "issue":
         from baladiya.documents.services import issue_document
 
-        issue_document(app, user)
+        doc = issue_document(app, user)
     elif payload.action == "start_review":
         applications.start_review(app, user)
     elif payload.action == "approve":
@@ -554,8 +578,7 @@ def act(request: HttpRequest, reference: str, payload: ActionIn) -> Status[dict[
         applications.reject(app, user, note)
     else:
         applications.cancel(app, user, note)
-    app.refresh_from_db(fields=["status"])
     return Status(
         200,
-        {"reference": app.reference, "status": app.status, "document": _document_out(app)},
+        {"reference": app.reference, "status": app.status, "document": _document_out(app, doc)},
     )
