@@ -59,7 +59,8 @@ def record(
     must abort the caller's whole operation anyway, and none catches it to carry on.
     """
     with transaction.atomic(savepoint=False):
-        head, _ = Counter.objects.select_for_update().get_or_create(**_HEAD)
+        conn = transaction.get_connection()
+        head = _locked_head(conn)
         prev = head.last_hash or _stored_hash(head.value)
         event = AuditEvent(
             seq=head.value + 1,
@@ -77,7 +78,40 @@ def record(
         head.value, head.last_hash = event.seq, event.hash
         head.save(update_fields=["value", "last_hash"])
         event.save(force_insert=True)
+        state = _transaction_state(conn)
+        if state is not None:
+            conn.baladiya_audit_head = (state, head)
     return event
+
+
+def _transaction_state(conn: Any) -> tuple[Any, ...] | None:
+    """What identifies "this transaction, inside the same savepoints, nothing rolled back
+    since": the open savepoints (not the `atomic(savepoint=False)` blocks, which cannot be
+    rolled back alone) and Django's list of on-commit hooks, which is a new list after every
+    commit, rollback and rollback to a savepoint (also a manual `savepoint_rollback`). None
+    when transactions are managed by hand (autocommit off): a manual commit changes neither."""
+    if not (conn.in_atomic_block and conn.commit_on_exit):
+        return None
+    return (tuple(sid for sid in conn.savepoint_ids if sid is not None), conn.run_on_commit)
+
+
+def _locked_head(conn: Any) -> Counter:
+    """The chain's head row, locked (`SELECT … FOR UPDATE`, created on first use).
+
+    An event already appended in the same transaction, at the same savepoint depth with
+    nothing rolled back since, still holds the lock (PostgreSQL row lock; SQLite: the write
+    transaction), so nobody else can have moved the head: its row is reused instead of read
+    again (−1 statement per further event in a transaction, e.g. a cash payment's two events,
+    an issuance's three). Anything else, e.g. after a rollback to a savepoint, reads it anew.
+    """
+    cached, conn.baladiya_audit_head = getattr(conn, "baladiya_audit_head", None), None
+    if cached is not None:  # (state, head), stored by `record` once both rows were written
+        state = _transaction_state(conn)
+        if state is not None and state[0] == cached[0][0] and state[1] is cached[0][1]:
+            head: Counter = cached[1]
+            return head
+    head, _ = Counter.objects.select_for_update().get_or_create(**_HEAD)
+    return head
 
 
 def _stored_hash(seq: int) -> str:

@@ -158,6 +158,44 @@ def test_rolled_back_record_leaves_no_gap() -> None:
     assert _problems() == []
 
 
+def test_second_event_in_a_transaction_reuses_the_locked_head() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    _chain(1)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        audit.record("test.one")
+        with transaction.atomic(savepoint=False):
+            audit.record("test.two")
+        audit.record("test.three")
+    head_reads = [q for q in queries if 'FROM "core_counter"' in q["sql"]]
+    assert len(head_reads) == 1
+    assert _problems() == []
+    assert Counter.objects.get(scope="audit", kind="chain").value == 4
+
+
+def test_rollback_to_a_manual_savepoint_reads_the_head_again() -> None:
+    with transaction.atomic():
+        audit.record("test.kept")
+        sid = transaction.savepoint()
+        audit.record("test.rolled_back")
+        transaction.savepoint_rollback(sid)
+        after = audit.record("test.after")
+    assert after.seq == 2
+    assert not AuditEvent.objects.filter(action="test.rolled_back").exists()
+    assert _problems() == []
+
+
+def test_rollback_of_an_inner_block_reads_the_head_again() -> None:
+    with transaction.atomic():
+        audit.record("test.kept")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            audit.record("test.rolled_back")
+            raise RuntimeError("the inner operation failed")
+        after = audit.record("test.after")
+    assert after.seq == 2
+    assert _problems() == []
+
+
 def _run_threads(count: int, work: Callable[[int], None]) -> list[BaseException]:
     """Run `work(i)` in `count` threads that start together; return their errors."""
     barrier = threading.Barrier(count)
