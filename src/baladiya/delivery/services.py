@@ -174,7 +174,12 @@ def pickup_queue(center: Center) -> QuerySet[Application]:
     return (
         Application.objects.filter(status=Status.READY_FOR_PICKUP, pickup_center=center)
         .select_related("service", "applicant", "center")
-        .annotate(ready_since=_ready_since(), document_number=F("document__number"))
+        .annotate(
+            ready_since=_ready_since(),
+            document_number=F("document__number"),
+            # Kept in the list, flagged: the holder will come and must be told why not.
+            document_state=F("document__state"),
+        )
         .order_by(F("ready_since").asc(nulls_first=True), "created_at", "reference")
     )
 

@@ -164,3 +164,29 @@ def test_admin_chooses_the_center(
     assert app.reference in response.content.decode()
     response = client.get(reverse("delivery:pickup_queue"), {"center": "C03"})
     assert app.reference not in response.content.decode()
+
+
+def test_a_revoked_document_stays_listed_flagged_and_cannot_be_handed_over(
+    clerk: User, supervisor: User, service: Service, citizen: Citizen, center: Center
+) -> None:
+    from baladiya.documents.services import issue_document, revoke_document
+
+    app = submit_application(
+        clerk,
+        Submission(
+            service=service,
+            applicant=citizen,
+            center=center,
+            fields={"purpose": "جهة عامة"},
+            pickup_center=center,
+        ),
+    )
+    for step in ("pay", "start_review", "approve"):
+        move(app, step, None, check_permission=False)
+    issue_document(app, clerk)
+    app.refresh_from_db()
+    revoke_document(app.document, supervisor, "خطأ في الاسم")
+    html = _client(clerk).get(reverse("delivery:pickup_queue")).content.decode()
+    # The holder will come: the clerk finds the row and sees why it cannot be given.
+    assert app.reference in html and "data-revoked" in html
+    assert reverse("delivery:handover", args=[app.reference]) not in html
