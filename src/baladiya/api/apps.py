@@ -6,3 +6,6 @@ class ApiConfig(AppConfig):
     name = "baladiya.api"
     label = "api"
     verbose_name = _("Public API")
+
+    def ready(self) -> None:
+        from baladiya.api import signals  # noqa: F401 - connects the password-change receiver

@@ -159,3 +159,18 @@ def test_admin_revokes_tokens(api: Api, clerk: User, admin_user: User) -> None:
     assert token.revoked_at is not None
     assert client.get("/api/v1/auth/me").status == 401
     assert AuditEvent.objects.filter(action="api.token_revoked", actor="admin").exists()
+
+
+def test_a_changed_password_ends_the_accounts_tokens(api: Api, clerk: User) -> None:
+    answer = api().post("/api/v1/auth/token", {"username": "clerk03", "password": PASSWORD})
+    token = answer.body["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    client = api()
+    assert client.client.get("/api/v1/services", headers=headers).status_code == 200
+    clerk.full_name = "سامر الخطيب"  # an ordinary save revokes nothing
+    clerk.save()
+    assert client.client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    clerk.set_password("a-brand-new-passphrase-2026")
+    clerk.save()
+    assert client.client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    assert AuditEvent.objects.filter(action="api.tokens_revoked").count() == 1
