@@ -16,8 +16,9 @@ from baladiya.core import audit
 
 @receiver(pre_save, sender=User)
 def _remember_password_change(sender: type[User], instance: User, **kwargs: Any) -> None:
-    if instance.pk is None:
-        return
+    update_fields = kwargs.get("update_fields")
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return  # e.g. every login saves only `last_login`: no extra query for that
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
     instance._password_changed = stored is not None and stored != instance.password  # type: ignore[attr-defined]
 

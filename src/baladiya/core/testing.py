@@ -1,5 +1,6 @@
 """Test support shared by every app's tests (kept out of the test packages so any of them may
-import it): running work in threads released together, to reproduce races on PostgreSQL."""
+import it): logged-in clients, and work run in threads released together to reproduce races
+on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
+from django.test import Client
+
+
+def logged_in(user: Any, language: str = "en") -> Client:
+    """A test client logged in as `user`, asking for `language` (messages are asserted in it)."""
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    return client
 
 
 def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:

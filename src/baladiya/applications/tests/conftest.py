@@ -12,6 +12,7 @@ from baladiya.applications import services
 from baladiya.applications.models import Application
 from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
+from baladiya.core.testing import logged_in
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -23,12 +24,7 @@ MakeApp = Callable[..., Application]
 
 @pytest.fixture
 def login_as(db: None) -> LoginAs:
-    def make(user: User) -> Client:
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
+    return logged_in
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from baladiya.applications import services as apps
 from baladiya.applications.models import Application, Channel
 from baladiya.catalog.models import Agency, Service
 from baladiya.centers.models import Center, Neighbourhood
+from baladiya.core.testing import logged_in
 from baladiya.documents.services import issue_document
 from baladiya.notifications.senders import TransientFailure
 
@@ -124,7 +125,4 @@ def post_app(make_post_app: MakePostApp) -> Application:
     return make_post_app()
 
 
-def client_for(user: User) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+client_for = logged_in

@@ -18,6 +18,7 @@ from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, IllegalTransition, NotAllowed
 from baladiya.core.models import AuditEvent
+from baladiya.core.testing import logged_in
 from baladiya.delivery.models import Handover, IdKind
 from baladiya.delivery.services import hand_over
 
@@ -226,10 +227,7 @@ def test_revoked_document_is_not_handed_over(
 # ---------------------------------------------------------------- views
 
 
-def _client(user: User) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+_client = logged_in
 
 
 def _url(app: Application) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from baladiya.accounts.models import Citizen, User
@@ -13,6 +12,7 @@ from baladiya.applications.models import ApplicationEvent
 from baladiya.applications.services import Submission, move, submit_application
 from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
+from baladiya.core.testing import logged_in
 from baladiya.delivery.services import pickup_queue, search_pickup_queue, waiting_days
 from baladiya.delivery.tests.test_handover import make_ready
 
@@ -30,10 +30,7 @@ def other_citizen(db: None) -> Citizen:
     )
 
 
-def _client(user: User) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+_client = logged_in
 
 
 def test_queue_lists_only_this_centers_waiting_documents_oldest_first(

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +13,7 @@ from baladiya.accounts.models import User
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
 from baladiya.centers.models import Center
+from baladiya.core.testing import logged_in
 from baladiya.payments import services as pay
 from baladiya.payments.models import CashierSession, Receipt, Refund
 from baladiya.payments.tests.conftest import FLOAT
@@ -21,10 +21,7 @@ from baladiya.payments.tests.conftest import FLOAT
 FEE = 5000
 
 
-def _client(user: User) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+_client = logged_in
 
 
 def _token(html: str) -> str:

@@ -20,6 +20,7 @@ from baladiya.catalog.models import (
     ServiceField,
 )
 from baladiya.centers.models import Center, Neighbourhood
+from baladiya.core.testing import logged_in
 
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -75,12 +76,7 @@ def other_user(make_account: MakeAccount, other_citizen: Citizen) -> User:
 
 @pytest.fixture
 def client_for(db: None) -> ClientFor:
-    def make(user: User) -> Client:
-        client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        client.force_login(user)
-        return client
-
-    return make
+    return logged_in
 
 
 @pytest.fixture
