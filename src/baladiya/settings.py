@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "baladiya.notifications",
     "baladiya.portal",
     "baladiya.api",
+    "baladiya.sync",
     "ninja",  # its bundled Swagger UI files: the API docs load nothing from outside
 ]
 
@@ -258,6 +259,11 @@ OUTBOX_MAX_ATTEMPTS = env_int("BALADIYA_OUTBOX_MAX_ATTEMPTS", 10)
 OUTBOX_POLL_SECONDS = float(env_str("BALADIYA_OUTBOX_POLL_SECONDS", "0.5"))
 WEBHOOK_TRANSPORT = "baladiya.notifications.senders.post_webhook"
 WEBHOOK_TIMEOUT_SECONDS = env_int("BALADIYA_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Center watch (centers/status.py, central node): a center silent this long is offline (an
+# outage opens); one that stays offline this long sends one SMS alert to these numbers.
+CENTER_OFFLINE_AFTER_SECONDS = env_int("BALADIYA_CENTER_OFFLINE_AFTER_SECONDS", 180)
+CENTER_ALERT_AFTER_SECONDS = env_int("BALADIYA_CENTER_ALERT_AFTER_SECONDS", 1800)
+CENTER_ALERT_PHONES = env_list("BALADIYA_CENTER_ALERT_PHONES", [])
 
 # Online payment (payments/gateways, docs/decisions/0006-payment-gateways.md). The sandbox
 # gateway (a test page that "pays" anything) is offered by default only in debug, demo and
@@ -309,3 +315,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("BALADIYA_LOG_LEVEL", "WARNING")},
 }
+
+# ---------------------------------------------------------------- center nodes and sync (0009)
+# A center node: the central node's address (set by `baladiya center enroll`, or here).
+SYNC_CENTRAL_URL = env_str("BALADIYA_CENTRAL_URL", "")
+# Seconds between sync rounds while the link works (failures back off up to SYNC_MAX_BACKOFF).
+SYNC_INTERVAL_SECONDS = float(env_str("BALADIYA_SYNC_INTERVAL_SECONDS", "15"))
+SYNC_MAX_BACKOFF_SECONDS = float(env_str("BALADIYA_SYNC_MAX_BACKOFF_SECONDS", "300"))
+SYNC_BATCH_SIZE = env_int("BALADIYA_SYNC_BATCH_SIZE", 500)
+SYNC_TIMEOUT_SECONDS = float(env_str("BALADIYA_SYNC_TIMEOUT_SECONDS", "30"))
+# Central: how long a process may keep its list of enrolled centers (a first pull waits
+# this long after enrolment).
+SYNC_ENROLLED_CACHE_SECONDS = float(
+    env_str("BALADIYA_SYNC_ENROLLED_CACHE_SECONDS", "0" if env_bool("BALADIYA_TESTING", False) else "5")
+)
+# A center node: a file the UPS/solar controller writes the power source into
+# (grid / solar / generator / battery); without it the center's configured source is reported.
+POWER_SOURCE_FILE = env_str("BALADIYA_POWER_SOURCE_FILE", "")

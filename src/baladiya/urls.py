@@ -24,6 +24,7 @@ urlpatterns = [
     path("notifications/", include("baladiya.notifications.urls")),
     path("e/", include("baladiya.portal.urls")),
     path("api/", include("baladiya.api.urls")),
+    path("sync/", include("baladiya.sync.urls")),
     path("", include("baladiya.core.urls")),
 ]
 

@@ -32,6 +32,7 @@ from baladiya.core.numbering import next_reference
 from baladiya.core.text import normalize_arabic
 from baladiya.core.uploads import CheckedUpload
 from baladiya.notifications.services import notify_status_change
+from baladiya.sync import capture
 
 WEEKEND = {4, 5}  # Friday and Saturday in Syria (Monday == 0)
 
@@ -337,6 +338,7 @@ def resubmit(
         require_transition(actor, locked, check_transition("resubmit", locked.status))
         changed, changes = _field_changes(app.service, locked.field_values or {}, cleaned)
         Application.objects.filter(pk=app.pk).update(field_values=cleaned)
+        capture.rows_changed(Application, [app.pk])  # no signal for update()
         for code in sorted(uploads):
             _store_attachment(locked, code, uploads[code])
         app.field_values = cleaned

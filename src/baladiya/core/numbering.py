@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,11 +11,19 @@ from baladiya.core.ids import format_reference
 from baladiya.core.models import Counter
 
 
+# Checks that refuse a series this node must not write (the central node, for a center that
+# runs its own node: `sync.central.guard_series`). Registered by apps, not imported: core
+# knows nothing of sync.
+SERIES_GUARDS: list[Callable[[str], None]] = []
+
+
 def next_value(scope: str, kind: str, year: int = 0) -> int:
     """Take the next value of a series. Must run inside the caller's transaction so that a
     rollback gives the number back (no gap)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("next_value() must run inside transaction.atomic()")
+    for guard in SERIES_GUARDS:
+        guard(scope)
     counter, _ = Counter.objects.select_for_update().get_or_create(
         scope=scope, kind=kind, year=year
     )

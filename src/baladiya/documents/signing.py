@@ -29,6 +29,7 @@ from baladiya.core import audit
 from baladiya.core.errors import DomainError, NotFound
 from baladiya.core.models import Counter
 from baladiya.documents.models import SigningKey
+from baladiya.sync import capture
 
 ALG = "Ed25519"
 _B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -203,6 +204,7 @@ def rotate_key(actor: Any) -> SigningKey:
         now = timezone.now()
         old = list(SigningKey.objects.filter(node=_node(), active=True))
         SigningKey.objects.filter(pk__in=[k.pk for k in old]).update(active=False, valid_to=now)
+        capture.rows_changed(SigningKey, [k.pk for k in old])  # no signal for update()
         new = _create_key()
         audit.record(
             "signing_key.rotated",

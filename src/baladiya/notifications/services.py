@@ -109,7 +109,12 @@ class DeliveryTally:
 
 def _claim(now: dt.datetime, limit: int) -> list[OutboxMessage]:
     """Take up to `limit` due messages and push their next attempt past the lease, atomically,
-    so a second pump (or a second worker process) skips them."""
+    so a second pump (or a second worker process) skips them.
+
+    A center node sends nothing itself: its messages reach the central node with its other
+    changes (sync) and are sent from there, where the SMS provider is (decision 0009)."""
+    if str(settings.BALADIYA_NODE).startswith("center:"):
+        return []
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(state=State.PENDING, next_attempt_at__lte=now).order_by(
             "next_attempt_at"
@@ -333,6 +338,11 @@ def notify_status_change(app: Application, event_id: object, note: str = "") -> 
     # CONFLICT DO NOTHING (SQLite: INSERT OR IGNORE) is one statement, no savepoint, and a
     # replay still queues nothing without failing the status change.
     OutboxMessage.objects.bulk_create([message], ignore_conflicts=True)
+    if str(settings.BALADIYA_NODE).startswith("center:"):
+        # No signal for bulk_create: a center relays its SMS through sync (decision 0009).
+        from baladiya.sync.capture import rows_changed
+
+        rows_changed(OutboxMessage, [message.pk])
 
 
 def notify_refund(refund: Refund) -> None:

@@ -1,0 +1,228 @@
+"""Capture changes in the transaction that makes them (decision 0009).
+
+On a center node every save of a pushed model appends an `OutboxEvent` (row snapshot, next
+gap-free sequence); on the central node every save of a pulled model appends a `Change` to
+the feed. Django's `post_save`/`post_delete` run inside the caller's transaction, so a
+rollback takes the event back with the change. Rows written by sync itself (applying a
+batch or a pull) are not captured again (`applying_remote`).
+
+Writes that bypass signals (`QuerySet.update`, `bulk_create`) on a replicated model must call
+`rows_changed` themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from baladiya.core.numbering import next_value
+from baladiya.sync import registry
+
+_local = threading.local()
+_enrolled_cache: dict[str, Any] = {"at": -1e9, "ids": frozenset()}
+
+
+def is_center_node() -> bool:
+    return str(settings.BALADIYA_NODE).startswith("center:")
+
+
+@contextlib.contextmanager
+def applying_remote() -> Iterator[None]:
+    """Rows written inside are someone else's changes: do not capture them again."""
+    previous = getattr(_local, "remote", False)
+    _local.remote = True
+    try:
+        yield
+    finally:
+        _local.remote = previous
+
+
+def _suppressed() -> bool:
+    return bool(getattr(_local, "remote", False))
+
+
+# ---------------------------------------------------------------- center: outbox
+
+
+def _pushable(label: str, obj: models.Model) -> bool:
+    if label not in registry.PUSH:
+        return False
+    if label == "core.counter":
+        # Only this node's number series (not the audit head, the outbox's own counter...).
+        return getattr(obj, "scope", "") == settings.NODE_CENTER_CODE
+    if label == "documents.signingkey":
+        return getattr(obj, "node", "") == settings.BALADIYA_NODE
+    return True
+
+
+def emit(obj: models.Model, op: str = "upsert", data: dict[str, Any] | None = None) -> None:
+    """Append one outbox event for `obj` in the current transaction."""
+    from baladiya.sync.models import OutboxEvent
+
+    with transaction.atomic(savepoint=False):
+        seq = next_value("sync", "outbox")
+        OutboxEvent.objects.create(
+            seq=seq,
+            model=registry.label_of(type(obj)),
+            object_id=str(obj.pk),
+            op=op,
+            data=data if data is not None else registry.serialize(obj),
+        )
+
+
+def emit_request(kind: str, object_id: str, data: dict[str, Any]) -> None:
+    """Queue something only the central node can do (e.g. a revocation asked at a center)."""
+    from baladiya.sync.models import OutboxEvent
+
+    with transaction.atomic(savepoint=False):
+        OutboxEvent.objects.create(
+            seq=next_value("sync", "outbox"),
+            model=kind,
+            object_id=object_id,
+            op="request",
+            data=data,
+        )
+
+
+# ---------------------------------------------------------------- central: change feed
+
+
+def _enrolled_center_ids() -> frozenset[Any]:
+    """Centers running their own node (cached briefly: checked on every save of an
+    application; a first pull waits out this cache, see `central.snapshot_ready`)."""
+    now = time.monotonic()
+    if now - _enrolled_cache["at"] > settings.SYNC_ENROLLED_CACHE_SECONDS:
+        from baladiya.sync.models import CenterNode
+
+        ids = frozenset(
+            CenterNode.objects.filter(revoked_at=None).values_list("center_id", flat=True)
+        )
+        _enrolled_cache.update(at=now, ids=ids)
+    ids_now: frozenset[Any] = _enrolled_cache["ids"]
+    return ids_now
+
+
+def forget_enrolled_cache() -> None:
+    _enrolled_cache["at"] = -1e9
+
+
+def _feed_worthy(label: str, obj: models.Model) -> bool:
+    if label in registry.PULL_ALL or label == "accounts.user":
+        return True
+    if label not in registry.PULL_SCOPED:
+        return False
+    enrolled = _enrolled_center_ids()
+    if not enrolled:
+        return False
+    app = obj if label == "applications.application" else getattr(obj, "application", None)
+    if app is None:  # a citizen: its applications' changes carry it along
+        return False
+    return bool({app.center_id, app.pickup_center_id} & enrolled)
+
+
+def append_change(label: str, object_id: str, op: str = "upsert") -> None:
+    from baladiya.sync.models import Change
+
+    with transaction.atomic(savepoint=False):
+        Change.objects.create(
+            id=next_value("sync", "change"), model=label, object_id=object_id, op=op
+        )
+
+
+def append_changes(rows: Iterable[tuple[str, str]]) -> None:
+    """Several feed entries at once (one counter move), e.g. after applying a batch."""
+    from baladiya.core.models import Counter
+    from baladiya.sync.models import Change
+
+    rows = list(dict.fromkeys(rows))
+    if not rows:
+        return
+    with transaction.atomic(savepoint=False):
+        counter, _ = Counter.objects.select_for_update().get_or_create(
+            scope="sync", kind="change", year=0
+        )
+        first = counter.value + 1
+        counter.value += len(rows)
+        counter.save(update_fields=["value"])
+        Change.objects.bulk_create(
+            Change(id=first + i, model=label, object_id=oid) for i, (label, oid) in enumerate(rows)
+        )
+
+
+def _feed_extra(label: str, obj: models.Model) -> list[tuple[str, str]]:
+    """An application concerning a center brings its applicant along."""
+    if label == "applications.application":
+        return [("accounts.citizen", str(obj.applicant_id))]  # type: ignore[attr-defined]
+    return []
+
+
+# ---------------------------------------------------------------- signal handlers
+
+
+def _on_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if kwargs.get("raw") or _suppressed():
+        return
+    label = registry.label_of(sender)
+    if is_center_node():
+        if _pushable(label, instance):
+            emit(instance)
+    elif _feed_worthy(label, instance):
+        with transaction.atomic(savepoint=False):
+            append_change(label, str(instance.pk))
+            for extra_label, extra_id in _feed_extra(label, instance):
+                append_change(extra_label, extra_id)
+
+
+def _on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    if _suppressed():
+        return
+    label = registry.label_of(sender)
+    if is_center_node():
+        if _pushable(label, instance):
+            emit(instance, op="delete", data={"model": label, "pk": str(instance.pk)})
+    elif label in registry.PULL:
+        append_change(label, str(instance.pk), op="delete")
+
+
+def _on_m2m(sender: Any, instance: models.Model, action: str, **kwargs: Any) -> None:
+    if action not in ("post_add", "post_remove", "post_clear") or _suppressed():
+        return
+    if is_center_node():
+        return  # centers do not change reference data
+    label = registry.label_of(type(instance))
+    if label in registry.PULL:
+        append_change(label, str(instance.pk))
+
+
+def rows_changed(model: type[models.Model], pks: Iterable[Any]) -> None:
+    """Capture rows changed by a write that sends no signal (`QuerySet.update`)."""
+    if _suppressed():
+        return
+    label = registry.label_of(model)
+    for obj in model._base_manager.filter(pk__in=list(pks)):
+        _on_save(model, obj)
+
+
+def connect() -> None:
+    labels = set(registry.PUSH) | set(registry.PULL)
+    for label in labels:
+        model = registry.model_of(label)
+        post_save.connect(_on_save, sender=model, dispatch_uid=f"sync-save-{label}")
+        post_delete.connect(_on_delete, sender=model, dispatch_uid=f"sync-delete-{label}")
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()
+    m2m_changed.connect(_on_m2m, sender=user.groups.through, dispatch_uid="sync-m2m-groups")
+    center = registry.model_of("centers.center")
+    m2m_changed.connect(
+        _on_m2m,
+        sender=center.neighbourhoods.through,  # type: ignore[attr-defined]
+        dispatch_uid="sync-m2m-neighbourhoods",
+    )

@@ -1,0 +1,170 @@
+"""Which rows move between nodes, in which direction, and how a row travels (decision 0009).
+
+A row travels as Django's own serialization (`{"model", "pk", "fields"}`, JSON-safe: dates
+as ISO strings, binary as base64, foreign keys as ids), plus `files` (base64 content of its
+file fields: an attachment must arrive with its bytes).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.core import serializers
+from django.core.files.base import ContentFile
+from django.db import models
+from django.db.models import Q
+
+# How central treats a row a center pushed.
+OWNED = "owned"  # the row names its center (`center` field): only that center writes it
+CHILD = "child"  # insert-only history of an application the center may act on
+CITIZEN = "citizen"  # shared; merged by national number
+KEY = "key"  # the node's own public signing keys
+AUDIT = "audit"  # the node's audit chain, kept apart per center
+COUNTER = "counter"  # the node's number series, kept for replacing its PC
+RELAY = "relay"  # messages central sends on the node's behalf (SMS)
+
+
+@dataclass(frozen=True)
+class PushRule:
+    label: str  # app_label.modelname
+    kind: str
+
+
+PUSH: dict[str, PushRule] = {
+    rule.label: rule
+    for rule in (
+        PushRule("accounts.citizen", CITIZEN),
+        PushRule("applications.application", OWNED),
+        PushRule("applications.applicationevent", CHILD),
+        PushRule("applications.attachment", CHILD),
+        PushRule("payments.cashiersession", OWNED),
+        PushRule("payments.receipt", OWNED),
+        PushRule("payments.refund", OWNED),
+        PushRule("documents.issueddocument", OWNED),
+        PushRule("documents.signingkey", KEY),
+        PushRule("delivery.handover", OWNED),
+        PushRule("core.auditevent", AUDIT),
+        PushRule("core.counter", COUNTER),
+        PushRule("notifications.outboxmessage", RELAY),
+    )
+}
+
+# Pulled by every center, in this order (parents before children: SQLite checks foreign
+# keys at commit, but an upsert reads nothing, so the order only matters for readability).
+PULL_ALL = (
+    "centers.neighbourhood",
+    "centers.center",
+    "catalog.agency",
+    "catalog.service",
+    "catalog.servicefield",
+    "catalog.requiredattachment",
+    "catalog.fee",
+    "documents.signingkey",
+)
+# Pulled only where they concern the center (see `concerns`).
+PULL_SCOPED = (
+    "accounts.user",
+    "accounts.citizen",
+    "applications.application",
+    "applications.applicationevent",
+    "documents.issueddocument",
+)
+PULL = PULL_ALL + PULL_SCOPED
+# Reference data: central-only. A center never pushes these, and refuses to edit them.
+CENTRAL_ONLY = frozenset(PULL_ALL) | {"accounts.user"}
+
+
+def model_of(label: str) -> type[models.Model]:
+    return apps.get_model(label)
+
+
+def label_of(model: type[models.Model]) -> str:
+    return str(model._meta.label_lower)
+
+
+def concerns(label: str, center_id: Any) -> Q | None:
+    """Rows of `label` a center needs (None: all of them)."""
+    pickup_here = Q(pickup_center_id=center_id) & ~Q(center_id=center_id)
+    if label == "accounts.user":
+        # Its own staff, to log in offline. Directorate staff work centrally.
+        return Q(center_id=center_id)
+    if label == "accounts.citizen":
+        return Q(applications__pickup_center_id=center_id) | Q(applications__center_id=center_id)
+    if label == "applications.application":
+        # Applications made here (back-office decisions come back) or to be collected here.
+        return Q(center_id=center_id) | pickup_here
+    if label == "applications.applicationevent":
+        return Q(application__center_id=center_id) | Q(
+            application__pickup_center_id=center_id
+        )
+    if label == "documents.issueddocument":
+        return Q(application__center_id=center_id) | Q(
+            application__pickup_center_id=center_id
+        )
+    return None
+
+
+# ---------------------------------------------------------------- serialization
+
+
+def serialize(obj: models.Model) -> dict[str, Any]:
+    """One row as JSON-safe data (Django's serializer, plus the content of file fields)."""
+    row: dict[str, Any] = json.loads(serializers.serialize("json", [obj]))[0]
+    files = {}
+    for field in obj._meta.concrete_fields:
+        if isinstance(field, models.FileField):
+            value = getattr(obj, field.attname)
+            if value:
+                with value.open("rb") as fh:
+                    files[field.attname] = base64.b64encode(fh.read()).decode("ascii")
+    if files:
+        row["files"] = files
+    return row
+
+
+def deserialize(row: dict[str, Any]) -> tuple[models.Model, dict[str, list[Any]]]:
+    """An unsaved instance and its many-to-many ids, from `serialize` output."""
+    plain = {k: row[k] for k in ("model", "pk", "fields")}
+    (item,) = list(serializers.deserialize("python", [plain]))
+    return item.object, item.m2m_data
+
+
+def store_files(obj: models.Model, row: dict[str, Any]) -> None:
+    """Write the files that came with a row under the same names (before the row is saved)."""
+    for attname, content in (row.get("files") or {}).items():
+        field_file = getattr(obj, attname)
+        storage = field_file.storage
+        name = field_file.name
+        if not storage.exists(name):
+            storage.save(name, ContentFile(base64.b64decode(content)))
+
+
+def upsert(model: type[models.Model], objs: Iterable[models.Model]) -> int:
+    """Insert or update rows as given (raw: `auto_now_add` and other pre-save hooks must not
+    touch values that were set on the node that made the row)."""
+    objs = list(objs)
+    if not objs:
+        return 0
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields]
+    update_fields = [f for f in fields if not f.primary_key]
+    qs = model._base_manager.all()
+    # QuerySet._insert is Django's private bulk INSERT; bulk_create has no `raw` switch and
+    # would stamp `created_at` with today's time.
+    from django.db.models.constants import OnConflict
+
+    for start in range(0, len(objs), 500):
+        qs._insert(  # type: ignore[attr-defined]
+            objs[start : start + 500],
+            fields=fields,
+            raw=True,
+            on_conflict=OnConflict.UPDATE if update_fields else OnConflict.IGNORE,
+            update_fields=update_fields or None,
+            unique_fields=[meta.pk] if update_fields else None,
+        )
+    return len(objs)

@@ -1,0 +1,262 @@
+"""Central applies what a center node pushed: exactly once, in order, all or nothing, and
+only what that center may write (decision 0009)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from baladiya.accounts.models import Citizen, User
+from baladiya.applications.models import Application, ApplicationEvent
+from baladiya.catalog.models import Service
+from baladiya.centers.models import Center
+from baladiya.core.errors import Conflict
+from baladiya.core.ids import uuid7
+from baladiya.core.models import AuditEvent
+from baladiya.core.numbering import next_reference
+from baladiya.notifications.models import OutboxMessage
+from baladiya.payments.models import CashierSession, Receipt
+from baladiya.sync import central
+from baladiya.sync.models import (
+    CenterAuditEvent,
+    CenterNode,
+    CitizenAlias,
+    InboundEvent,
+    SyncConflict,
+)
+from baladiya.sync.tests.nodes import FakeNode
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture
+def node(center: Center, admin_user: User) -> FakeNode:
+    fake = FakeNode(Client(), center.code)
+    code = central.create_enrolment_code(center.code, admin_user)
+    response = fake.enrol(code)
+    assert response.status_code == 200, response.content
+    return fake
+
+
+def _application(
+    service: Service,
+    citizen: Citizen,
+    center: Center,
+    clerk: User,
+    *,
+    reference: str = "C03-26-000001",
+    status: str = "submitted",
+    pickup: Center | None = None,
+) -> Application:
+    return Application(
+        id=uuid7(),
+        created_at=timezone.now() - dt.timedelta(days=2),  # made offline, two days ago
+        reference=reference,
+        service=service,
+        applicant=citizen,
+        center=center,
+        status=status,
+        fee_amount=500000,
+        sla_due=dt.date.today() + dt.timedelta(days=3),
+        delivery_mode="pickup",
+        pickup_center=pickup or center,
+        created_by=clerk,
+        updated_at=timezone.now(),
+    )
+
+
+def _history(app: Application, to_status: str, actor: User) -> ApplicationEvent:
+    return ApplicationEvent(
+        id=uuid7(),
+        created_at=timezone.now(),
+        application=app,
+        action="submit",
+        from_status="",
+        to_status=to_status,
+        actor=actor,
+        actor_name=actor.username,
+    )
+
+
+def _ok(response: Any) -> dict[str, Any]:
+    assert response.status_code == 200, response.content
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_a_batch_is_applied_once_with_the_times_it_was_made_at(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    events = [node.event(app), node.event(_history(app, "submitted", clerk))]
+
+    first = _ok(node.push(events))
+    assert first == {"applied_through": 2, "applied": 2, "duplicates": 0, "conflicts": 0}
+    stored = Application.objects.get(pk=app.pk)
+    assert stored.reference == "C03-26-000001"
+    assert abs(stored.created_at - app.created_at) < dt.timedelta(seconds=1)  # not "now"
+    assert InboundEvent.objects.filter(center="C03").count() == 2
+    assert AuditEvent.objects.filter(action="sync.batch_applied").count() == 1
+
+    # The answer was lost: the node sends the same batch again. Nothing changes.
+    again = _ok(node.push(events))
+    assert again == {"applied_through": 2, "applied": 0, "duplicates": 2, "conflicts": 0}
+    assert Application.objects.filter(pk=app.pk).count() == 1
+    assert InboundEvent.objects.filter(center="C03").count() == 2
+    assert AuditEvent.objects.filter(action="sync.batch_applied").count() == 1
+
+
+def test_a_gap_is_refused_and_nothing_is_applied(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    response = node.push([node.event(app, seq=3)])
+    assert response.status_code == 409
+    assert response.json()["code"] == "sync_gap"
+    assert response.json()["expected"] == 1
+    assert not Application.objects.filter(pk=app.pk).exists()
+    assert CenterNode.objects.get(center=center).last_seq == 0
+
+
+def test_a_batch_fails_as_a_whole(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    orphan = Receipt(
+        id=uuid7(),
+        created_at=timezone.now(),
+        number="C03-R26-000001",
+        center=center,
+        application=app,
+        session=CashierSession(id=uuid.uuid4()),  # a session central never heard of
+        method="cash",
+        amount=500000,
+        payer_name="x",
+        description="x",
+        issued_at=timezone.now(),
+        business_date=dt.date.today(),
+        issued_by=clerk,
+    )
+    response = node.push([node.event(app), node.event(orphan)])
+    assert response.status_code == 400
+    assert response.json()["code"] == "sync_rejected"
+    assert not Application.objects.filter(pk=app.pk).exists()
+    assert not InboundEvent.objects.exists()
+    assert CenterNode.objects.get(center=center).last_seq == 0
+
+
+def test_unsigned_forged_or_revoked_requests_are_refused(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User, admin_user: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    events = [node.event(app)]
+    unsigned = Client().post("/sync/v1/push", data=b"{}", content_type="application/json")
+    assert unsigned.status_code == 403
+
+    impostor = FakeNode(Client(), "C03")  # the right center, another key
+    impostor.key_id = node.key_id
+    assert impostor.push(events).status_code == 403
+
+    central.revoke_node("C03", admin_user, "PC stolen")
+    assert node.push(events).status_code == 403
+    assert not Application.objects.filter(pk=app.pk).exists()
+
+
+def test_another_centers_records_become_conflicts(
+    node: FakeNode,
+    service: Service,
+    citizen: Citizen,
+    center: Center,
+    other_center: Center,
+    clerk: User,
+) -> None:
+    foreign = _application(service, citizen, other_center, clerk, reference="C05-26-000001")
+    result = _ok(node.push([node.event(foreign)]))
+    assert result["conflicts"] == 1 and result["applied_through"] == 1
+    assert not Application.objects.filter(pk=foreign.pk).exists()
+    conflict = SyncConflict.objects.get()
+    assert conflict.center == "C03" and "another center" in conflict.reason
+
+
+def test_hand_over_of_an_online_application_and_its_conflict(
+    node: FakeNode,
+    service: Service,
+    citizen: Citizen,
+    center: Center,
+    electronic_center: Center,
+    officer: User,
+    clerk: User,
+) -> None:
+    online = _application(
+        service, citizen, electronic_center, officer, reference="C00-26-000001",
+        status="ready_for_pickup", pickup=center,
+    )
+    online.save()
+    online.status = "handed_over"
+    _ok(node.push([node.event(online)]))
+    assert Application.objects.get(pk=online.pk).status == "handed_over"
+
+    cancelled = _application(
+        service, citizen, electronic_center, officer, reference="C00-26-000002",
+        status="cancelled", pickup=center,
+    )
+    cancelled.save()
+    cancelled.status = "handed_over"  # the center handed it over while offline
+    result = _ok(node.push([node.event(cancelled)]))
+    assert result["conflicts"] == 1
+    assert Application.objects.get(pk=cancelled.pk).status == "cancelled"
+    assert "not applied" in SyncConflict.objects.get().reason
+
+
+def test_a_citizen_registered_twice_offline_is_merged(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    twin = Citizen(
+        id=uuid7(),
+        created_at=timezone.now(),
+        national_number=citizen.national_number,
+        first_name=citizen.first_name,
+        father_name=citizen.father_name,
+        last_name=citizen.last_name,
+        mother_name=citizen.mother_name,
+        birth_date=citizen.birth_date,
+        phone="+963955000111",
+    )
+    app = _application(service, twin, center, clerk)
+    _ok(node.push([node.event(twin), node.event(app)]))
+    assert Citizen.objects.filter(national_number=citizen.national_number).count() == 1
+    assert CitizenAlias.objects.get(alias_id=twin.pk).citizen_id == citizen.pk
+    assert Application.objects.get(pk=app.pk).applicant_id == citizen.pk
+    citizen.refresh_from_db()
+    assert citizen.phone == "+963955000111"  # the newer contact details win
+
+
+def test_central_stops_numbering_in_an_enrolled_centers_series(node: FakeNode) -> None:
+    from django.db import transaction
+
+    with pytest.raises(Conflict), transaction.atomic():
+        next_reference("C03", "R")
+    with transaction.atomic():
+        assert next_reference("C00").startswith("C00-")
+
+
+def test_audit_events_and_sms_of_a_center(node: FakeNode, center: Center) -> None:
+    audit_row = AuditEvent(
+        id=1,
+        seq=1, at=timezone.now(), actor="clerk", action="application.submitted",
+        center="C03", data={}, prev_hash="0" * 64, hash="a" * 64,
+    )
+    sms = OutboxMessage(
+        id=uuid7(), created_at=timezone.now(), kind="sms", recipient="+963944123456",
+        body="ready", dedupe_key="status:x", next_attempt_at=timezone.now(),
+    )
+    _ok(node.push([node.event(audit_row), node.event(sms)]))
+    kept = CenterAuditEvent.objects.get(center="C03", seq=1)
+    assert kept.hash == "a" * 64
+    assert not AuditEvent.objects.filter(action="application.submitted").exists()
+    assert OutboxMessage.objects.get(dedupe_key="status:x").state == "pending"
