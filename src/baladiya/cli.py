@@ -330,6 +330,89 @@ def cmd_post(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- center nodes and sync
+
+
+def cmd_center(args: argparse.Namespace, console: Console) -> int:
+    """Enrolment of center nodes (decision 0009): codes and revocation on the central node,
+    `enroll` on the center's PC."""
+    from baladiya.sync import central, client
+
+    if args.action == "enrollment-code":
+        actor = _acting_user(args.as_user) if args.as_user else "cli"
+        code = central.create_enrolment_code(args.center, actor, hours=args.hours)
+        console.print(f"One-time enrolment code for {args.center} (valid {args.hours} h):")
+        console.print(f"[bold]{code}[/]")
+        console.print("On the center's PC: baladiya center enroll --central URL --code CODE")
+        return 0
+    if args.action == "revoke":
+        actor = _acting_user(args.as_user) if args.as_user else "cli"
+        node = central.revoke_node(args.center, actor, args.reason or "")
+        console.print(f"Node of {node.center.code} revoked; its key no longer signs or syncs.")
+        return 0
+    # enroll
+    if not args.central or not args.code:
+        raise CliError("enroll needs --central URL and --code CODE")
+    package = client.enroll(args.central, args.code)
+    console.print(f"[green]Enrolled as {package['center']}[/]; number series taken over:")
+    for counter in package.get("counters", []):
+        console.print(
+            f"  {counter['scope']} {counter['kind']} {counter['year']}: {counter['value']}"
+        )
+    _sync_round(console)
+    return 0
+
+
+def _sync_round(console: Console) -> None:
+    """One sync round with progress bars (push, then pull)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from baladiya.sync import client
+
+    waiting = client.backlog()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=console,
+    ) as progress:
+        push_task = progress.add_task("push", total=max(waiting, 1))
+        pull_task = progress.add_task("pull", total=None)
+        for attempt in range(10):
+            try:
+                result = client.sync_once(
+                    on_push=lambda n: progress.advance(push_task, n),
+                    on_pull=lambda n: progress.advance(pull_task, n),
+                )
+                break
+            except client.SyncUnavailable as exc:
+                if "not ready" not in str(exc.message) or attempt == 9:
+                    raise
+                time.sleep(1.0)  # a first pull waits for central's caches (0009)
+        progress.update(push_task, completed=max(waiting, 1))
+        progress.update(pull_task, total=result.pulled.rows, completed=result.pulled.rows)
+    console.print(
+        f"pushed {result.pushed.sent} events ({result.pushed.conflicts} conflicts), "
+        f"pulled {result.pulled.rows} rows"
+    )
+
+
+def cmd_sync(args: argparse.Namespace, console: Console) -> int:
+    """`baladiya sync --once`: one round now; without it, the background loop (runs with
+    `run` on a center node)."""
+    from baladiya.sync import client
+
+    if args.once:
+        _sync_round(console)
+        return 0
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    client.run_forever(stop)
+    return 0
+
+
 # ---------------------------------------------------------------- run
 
 
@@ -353,6 +436,16 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
         call_command("createcachetable", verbosity=0)
     with console.status("Collecting static files…"):
         call_command("collectstatic", interactive=False, verbosity=0)
+    if str(settings.BALADIYA_NODE).startswith("center:"):
+        # A center node gets its data from the central node, never from a local seed.
+        from baladiya.sync.client import state
+
+        if state().enrolled_at is None:
+            console.print(
+                "[yellow]This center node is not enrolled yet. Ask the directorate for a "
+                "one-time code, then: baladiya center enroll --central URL --code CODE[/]"
+            )
+        return None
     if Center.objects.exists():
         existing = _var_dir() / CREDENTIALS_FILE
         return existing if existing.exists() else None
@@ -453,6 +546,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         if not args.no_worker:
             children.append(("task worker", _spawn(worker, env)))
             children.append(("outbox pump", _spawn(outbox, env)))
+            if env.get("BALADIYA_NODE", "").startswith("center:"):
+                sync = [sys.executable, "-m", "baladiya.cli", "sync"]
+                children.append(("sync", _spawn(sync, env)))
         if _wait_listening(args.host, args.port, children):
             console.print(
                 f"[bold green]Baladiya is running at http://{bind}/[/]  (Ctrl-C stops it)"
@@ -536,6 +632,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_arguments(post_sub.add_parser("simulate", help="move sandbox parcels on"))
 
+    center = sub.add_parser("center", help="center nodes: enrolment codes, enrol, revoke")
+    center.add_argument("action", choices=["enrollment-code", "enroll", "revoke"])
+    center.add_argument("center", nargs="?", help="center code, e.g. C03 (central side)")
+    center.add_argument("--central", help="the central node's URL (enroll)")
+    center.add_argument("--code", help="the one-time enrolment code (enroll)")
+    center.add_argument("--hours", type=int, default=24, help="validity of a new code")
+    center.add_argument("--reason", help="why a node is revoked (revoke)")
+    center.add_argument("--as", dest="as_user", metavar="USERNAME", help="administrator")
+
+    sync = sub.add_parser("sync", help="sync a center node with the central node")
+    sync.add_argument("--once", action="store_true", help="one round with progress, then exit")
+
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -549,6 +657,8 @@ COMMANDS = {
     "keys": cmd_keys,
     "outbox": cmd_outbox,
     "post": cmd_post,
+    "center": cmd_center,
+    "sync": cmd_sync,
     "manage": cmd_manage,
 }
 

@@ -51,9 +51,7 @@ class GapError(Conflict):
     code = "sync_gap"
 
     def __init__(self, expected: int) -> None:
-        super().__init__(
-            _("Events are missing: resend from number %(seq)s.") % {"seq": expected}
-        )
+        super().__init__(_("Events are missing: resend from number %(seq)s.") % {"seq": expected})
         self.expected = expected
 
 
@@ -246,9 +244,7 @@ def revoke_node(center_code: str, actor: Any, reason: str) -> CenterNode:
         _retire_node(node, now, reason)
         node.revoked_at, node.revoked_reason = now, reason[:200]
         node.save(update_fields=["revoked_at", "revoked_reason"])
-        audit.record(
-            "sync.node_revoked", actor=actor, obj=node, center=center_code, reason=reason
-        )
+        audit.record("sync.node_revoked", actor=actor, obj=node, center=center_code, reason=reason)
     capture.forget_enrolled_cache()
     return node
 
@@ -256,9 +252,7 @@ def revoke_node(center_code: str, actor: Any, reason: str) -> CenterNode:
 # ---------------------------------------------------------------- authentication
 
 
-def authenticate(
-    method: str, path: str, headers: dict[str, str], body: bytes
-) -> CenterNode:
+def authenticate(method: str, path: str, headers: dict[str, str], body: bytes) -> CenterNode:
     """The enrolled, unrevoked node that signed this request, or NotAllowed."""
     center = headers.get("X-Baladiya-Center", "")
     key_id = headers.get("X-Baladiya-Key", "")
@@ -271,9 +265,7 @@ def authenticate(
     node = CenterNode.objects.select_related("center").filter(center__code=center).first()
     if node is None or not signature or node.revoked_at is not None:
         raise refused
-    key = SigningKey.objects.filter(
-        key_id=key_id, node=f"center:{center}", revoked_at=None
-    ).first()
+    key = SigningKey.objects.filter(key_id=key_id, node=f"center:{center}", revoked_at=None).first()
     if key is None or node.valid_until <= timezone.now():
         raise refused
     message = protocol.signing_message(method, path, center, key_id, time, body)
@@ -299,16 +291,16 @@ def apply_batch(node: CenterNode, events: list[dict[str, Any]]) -> ApplyResult:
     received = timezone.now()
     try:
         with transaction.atomic():
-            locked = CenterNode.objects.select_for_update().select_related("center").get(
-                pk=node.pk
-            )
+            locked = CenterNode.objects.select_for_update().select_related("center").get(pk=node.pk)
             fresh = [e for e in events if e["seq"] > locked.last_seq]
             result = ApplyResult(locked.last_seq, duplicates=len(events) - len(fresh))
             if not fresh:
                 return result
             # `_check_shape` made the numbers strictly increasing; here they must also follow
             # on from what was applied, without a hole.
-            if fresh[0]["seq"] != locked.last_seq + 1 or fresh[-1]["seq"] != locked.last_seq + len(fresh):
+            if fresh[0]["seq"] != locked.last_seq + 1 or fresh[-1]["seq"] != locked.last_seq + len(
+                fresh
+            ):
                 raise GapError(locked.last_seq + 1)
             applier = _BatchApplier(locked.center, received)
             for event in fresh:
@@ -537,18 +529,21 @@ class _BatchApplier:
         key = str(citizen_id)
         if key in self.aliases:
             return self.aliases[key]
-        alias = CitizenAlias.objects.filter(alias_id=citizen_id).values_list(
-            "citizen_id", flat=True
-        ).first()
+        alias = (
+            CitizenAlias.objects.filter(alias_id=citizen_id)
+            .values_list("citizen_id", flat=True)
+            .first()
+        )
         return alias or citizen_id
 
     def _add_citizen(self, obj: Any, event: dict[str, Any]) -> str:
         from baladiya.accounts.models import Citizen
 
         pending = self.rows["accounts.citizen"]
-        kept = next(
-            (c for c in pending.values() if c.national_number == obj.national_number), None
-        ) or Citizen.objects.filter(national_number=obj.national_number).first()
+        kept = (
+            next((c for c in pending.values() if c.national_number == obj.national_number), None)
+            or Citizen.objects.filter(national_number=obj.national_number).first()
+        )
         if kept is None or str(kept.pk) == str(obj.pk):
             self._keep(obj, event)
             return ""

@@ -134,7 +134,9 @@ def enroll(central_url: str, code: str, transport: Transport | None = None) -> d
     center = _require_center()
     current = state()
     if current.enrolled_at is not None:
-        raise DomainError(_("This node is already enrolled (%(url)s).") % {"url": current.central_url})
+        raise DomainError(
+            _("This node is already enrolled (%(url)s).") % {"url": current.central_url}
+        )
     key = signing.active_key()
     message = f"enrol\n{center}\n{code.strip()}".encode()
     _key_id, proof = signing.sign(message, key)
@@ -202,7 +204,9 @@ def backlog() -> int:
 
 
 def push(
-    transport: Transport, batch_size: int | None = None, progress: Callable[[int], None] | None = None
+    transport: Transport,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PushResult:
     """Send every unsent event, in order, in batches. Stops at the first refusal."""
     size = batch_size or settings.SYNC_BATCH_SIZE
@@ -286,9 +290,7 @@ def pull(transport: Transport, progress: Callable[[int], None] | None = None) ->
 
 def apply_pulled(page: dict[str, Any]) -> tuple[int, int]:
     """Upsert central's rows in one transaction, without capturing them again."""
-    pending = set(
-        OutboxEvent.objects.filter(sent_at=None).values_list("model", "object_id")
-    )
+    pending = set(OutboxEvent.objects.filter(sent_at=None).values_list("model", "object_id"))
     by_model: dict[str, list[Any]] = defaultdict(list)
     m2m: list[tuple[Any, dict[str, list[Any]]]] = []
     groups: list[tuple[Any, list[str]]] = []

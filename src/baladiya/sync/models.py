@@ -113,9 +113,7 @@ class InboundEvent(models.Model):
     outcome = models.CharField(max_length=12, default="applied")  # applied | conflict
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["center", "seq"], name="inbound_center_seq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["center", "seq"], name="inbound_center_seq")]
 
 
 class CenterAuditEvent(models.Model):
@@ -136,9 +134,7 @@ class CenterAuditEvent(models.Model):
 
     class Meta:
         ordering = ["center", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["center", "seq"], name="center_audit_seq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["center", "seq"], name="center_audit_seq")]
 
 
 class CenterCounter(models.Model):

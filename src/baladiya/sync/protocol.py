@@ -73,4 +73,3 @@ def decode_body(body: bytes, content_encoding: str = "gzip") -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError("body is not JSON") from exc
-

@@ -99,13 +99,9 @@ def concerns(label: str, center_id: Any) -> Q | None:
         # Applications made here (back-office decisions come back) or to be collected here.
         return Q(center_id=center_id) | pickup_here
     if label == "applications.applicationevent":
-        return Q(application__center_id=center_id) | Q(
-            application__pickup_center_id=center_id
-        )
+        return Q(application__center_id=center_id) | Q(application__pickup_center_id=center_id)
     if label == "documents.issueddocument":
-        return Q(application__center_id=center_id) | Q(
-            application__pickup_center_id=center_id
-        )
+        return Q(application__center_id=center_id) | Q(application__pickup_center_id=center_id)
     return None
 
 
@@ -114,7 +110,13 @@ def concerns(label: str, center_id: Any) -> Q | None:
 
 def serialize(obj: models.Model) -> dict[str, Any]:
     """One row as JSON-safe data (Django's serializer, plus the content of file fields)."""
-    row: dict[str, Any] = json.loads(serializers.serialize("json", [obj]))[0]
+    try:
+        row: dict[str, Any] = json.loads(serializers.serialize("json", [obj]))[0]
+    except (AttributeError, TypeError, ValueError):
+        # A value set as a string (a date "1985-03-01") is stored fine but not serialisable
+        # as is: read the row back as the database has it.
+        obj = type(obj)._base_manager.get(pk=obj.pk)
+        row = json.loads(serializers.serialize("json", [obj]))[0]
     files = {}
     for field in obj._meta.concrete_fields:
         if isinstance(field, models.FileField):
@@ -167,4 +169,6 @@ def upsert(model: type[models.Model], objs: Iterable[models.Model]) -> int:
             update_fields=update_fields or None,
             unique_fields=[meta.pk] if update_fields else None,
         )
+    for obj in objs:  # now stored: related managers (groups.set) may use them
+        obj._state.adding, obj._state.db = False, qs.db
     return len(objs)

@@ -69,7 +69,9 @@ class FakeNode:
     def changes(self, cursor: int) -> Any:
         return self._send("GET", f"/sync/v1/changes?cursor={cursor}", None)
 
-    def event(self, obj: models.Model, seq: int | None = None, op: str = "upsert") -> dict[str, Any]:
+    def event(
+        self, obj: models.Model, seq: int | None = None, op: str = "upsert"
+    ) -> dict[str, Any]:
         if seq is None:
             self.seq += 1
             seq = self.seq

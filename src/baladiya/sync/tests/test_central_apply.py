@@ -151,7 +151,12 @@ def test_a_batch_fails_as_a_whole(
 
 
 def test_unsigned_forged_or_revoked_requests_are_refused(
-    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User, admin_user: User
+    node: FakeNode,
+    service: Service,
+    citizen: Citizen,
+    center: Center,
+    clerk: User,
+    admin_user: User,
 ) -> None:
     app = _application(service, citizen, center, clerk)
     events = [node.event(app)]
@@ -193,8 +198,13 @@ def test_hand_over_of_an_online_application_and_its_conflict(
     clerk: User,
 ) -> None:
     online = _application(
-        service, citizen, electronic_center, officer, reference="C00-26-000001",
-        status="ready_for_pickup", pickup=center,
+        service,
+        citizen,
+        electronic_center,
+        officer,
+        reference="C00-26-000001",
+        status="ready_for_pickup",
+        pickup=center,
     )
     online.save()
     online.status = "handed_over"
@@ -202,8 +212,13 @@ def test_hand_over_of_an_online_application_and_its_conflict(
     assert Application.objects.get(pk=online.pk).status == "handed_over"
 
     cancelled = _application(
-        service, citizen, electronic_center, officer, reference="C00-26-000002",
-        status="cancelled", pickup=center,
+        service,
+        citizen,
+        electronic_center,
+        officer,
+        reference="C00-26-000002",
+        status="cancelled",
+        pickup=center,
     )
     cancelled.save()
     cancelled.status = "handed_over"  # the center handed it over while offline
@@ -248,12 +263,23 @@ def test_central_stops_numbering_in_an_enrolled_centers_series(node: FakeNode) -
 def test_audit_events_and_sms_of_a_center(node: FakeNode, center: Center) -> None:
     audit_row = AuditEvent(
         id=1,
-        seq=1, at=timezone.now(), actor="clerk", action="application.submitted",
-        center="C03", data={}, prev_hash="0" * 64, hash="a" * 64,
+        seq=1,
+        at=timezone.now(),
+        actor="clerk",
+        action="application.submitted",
+        center="C03",
+        data={},
+        prev_hash="0" * 64,
+        hash="a" * 64,
     )
     sms = OutboxMessage(
-        id=uuid7(), created_at=timezone.now(), kind="sms", recipient="+963944123456",
-        body="ready", dedupe_key="status:x", next_attempt_at=timezone.now(),
+        id=uuid7(),
+        created_at=timezone.now(),
+        kind="sms",
+        recipient="+963944123456",
+        body="ready",
+        dedupe_key="status:x",
+        next_attempt_at=timezone.now(),
     )
     _ok(node.push([node.event(audit_row), node.event(sms)]))
     kept = CenterAuditEvent.objects.get(center="C03", seq=1)

@@ -1,0 +1,76 @@
+"""Run on a center node (own process, own SQLite): serve citizens at the counter while the
+central node is unreachable. Prints one JSON line: what was acknowledged to citizens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+
+
+def main(count: int) -> None:
+    import django
+
+    django.setup()
+    from baladiya.accounts import roles
+    from baladiya.accounts.models import Citizen, User
+    from baladiya.applications import services as apps
+    from baladiya.catalog.models import Service
+    from baladiya.centers.models import Center
+    from baladiya.documents.services import issue_document
+    from baladiya.payments import services as pay
+
+    center = Center.objects.get(code="C03")
+    clerk = User.objects.filter(center=center, groups__name=roles.CLERK).first()
+    cashier = User.objects.filter(center=center, groups__name=roles.CASHIER).first()
+    service = Service.objects.filter(approval=Service.Approval.COUNTER).order_by("code").first()
+    assert clerk and cashier and service
+    if pay.current_session(cashier) is None:
+        pay.open_session(cashier, 0)
+    done = []
+    for i in range(count):
+        citizen = Citizen.objects.create(
+            national_number=f"0403{i:07d}",
+            first_name="سامر",
+            father_name="خالد",
+            last_name="العلي",
+            mother_name="هدى",
+            birth_date=dt.date(1985, 3, 1 + i % 28),
+            phone=f"+96394400{i:04d}",
+        )
+        fields = {f.name: _value(f) for f in service.fields.all()}
+        app = apps.submit_application(
+            clerk,
+            apps.Submission(
+                service=service,
+                applicant=citizen,
+                center=center,
+                fields=fields,
+                pickup_center=center,
+            ),
+        )
+        receipt = pay.record_cash_payment(app, cashier)
+        apps.start_review(app, clerk)
+        apps.approve(app, clerk)
+        doc = issue_document(app, clerk)
+        done.append({"reference": app.reference, "receipt": receipt.number, "document": doc.number})
+    print(json.dumps(done))
+
+
+def _value(field: object) -> str:
+    kind = getattr(field, "type", "text")
+    if kind == "national_number":
+        return "04012345678"
+    if kind == "phone":
+        return "+963944123456"
+    if kind == "date":
+        return "2026-01-01"
+    if kind == "number":
+        return "1"
+    if kind == "choice":
+        return str((getattr(field, "choices", None) or ["x"])[0])
+    return "bank"
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

@@ -1,0 +1,63 @@
+"""End to end, two real nodes: a center serves citizens while the central node is down,
+then catches up by itself; what it did is on the central node, and its documents verify
+there (DESIGN §5 invariants 2–4 across the link)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from baladiya.sync.tests.twonodes import center_node, central_node, enrolment_code, json_line
+
+pytestmark = [pytest.mark.slow]
+
+
+def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
+    central = central_node(tmp_path / "central")
+    central.start()
+    try:
+        center = center_node(tmp_path / "c03")
+        out = center.cli(
+            "center", "enroll", "--central", central.url, "--code", enrolment_code(central)
+        )
+        assert "Enrolled as C03" in out.stdout
+        # The snapshot brought the center its staff and the catalog.
+        assert (
+            center.sql("select count(*) from accounts_user where center_id is not null")[0][0] > 0
+        )
+        assert center.sql("select count(*) from catalog_service")[0][0] >= 10
+
+        central.stop()  # the link is down from here
+        served = json_line(center.python("baladiya.sync.tests.offline_counter", "3"))
+        assert [s["reference"] for s in served] == [f"C03-26-00000{i}" for i in (1, 2, 3)]
+        failed = center.cli("sync", "--once", check=False)
+        assert failed.returncode == 2
+        assert "cannot be reached" in failed.stdout
+
+        central.start()  # back: one round catches up
+        center.cli("sync", "--once")
+        for item in served:
+            rows = central.sql(
+                "select status from applications_application where reference = %s",
+                (item["reference"],),
+            )
+            assert rows == [("ready_for_pickup",)]
+            assert central.sql(
+                "select count(*) from payments_receipt where number = %s", (item["receipt"],)
+            ) == [(1,)]
+            page = httpx.get(
+                f"{central.url}/verify/{item['document']}/",
+                headers={"Accept-Language": "en"},
+                follow_redirects=True,
+            )
+            assert page.status_code == 200 and "Valid" in page.text, page.text[:500]
+        backlog = center.sql("select count(*) from sync_outboxevent where sent_at is null")
+        assert backlog == [(0,)]
+        # A second round has nothing to send and changes nothing centrally.
+        before = central.sql("select count(*) from sync_inboundevent")
+        center.cli("sync", "--once")
+        assert central.sql("select count(*) from sync_inboundevent") == before
+    finally:
+        central.stop()
