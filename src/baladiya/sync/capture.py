@@ -121,7 +121,7 @@ def _feed_worthy(label: str, obj: models.Model) -> bool:
     enrolled = _enrolled_center_ids()
     if not enrolled:
         return False
-    app = obj if label == "applications.application" else getattr(obj, "application", None)
+    app: Any = obj if label == "applications.application" else getattr(obj, "application", None)
     if app is None:  # a citizen: its applications' changes carry it along
         return False
     return bool({app.center_id, app.pickup_center_id} & enrolled)
@@ -205,7 +205,6 @@ def rows_changed(model: type[models.Model], pks: Iterable[Any]) -> None:
     """Capture rows changed by a write that sends no signal (`QuerySet.update`)."""
     if _suppressed():
         return
-    label = registry.label_of(model)
     for obj in model._base_manager.filter(pk__in=list(pks)):
         _on_save(model, obj)
 

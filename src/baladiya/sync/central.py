@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -407,7 +406,7 @@ class _BatchApplier:
             return
         try:
             obj, _m2m = registry.deserialize(event["data"])
-        except Exception:  # noqa: BLE001 - any malformed row becomes a listed conflict
+        except Exception:
             self._conflict(event, _("The record could not be read."))
             return
         if str(obj.pk) != str(event["object_id"]) or registry.label_of(type(obj)) != label:
@@ -539,8 +538,8 @@ class _BatchApplier:
     def _add_citizen(self, obj: Any, event: dict[str, Any]) -> str:
         from baladiya.accounts.models import Citizen
 
-        pending = self.rows["accounts.citizen"]
-        kept = (
+        pending: dict[str, Any] = self.rows["accounts.citizen"]
+        kept: Any = (
             next((c for c in pending.values() if c.national_number == obj.national_number), None)
             or Citizen.objects.filter(national_number=obj.national_number).first()
         )
@@ -627,8 +626,8 @@ class _BatchApplier:
     # ------------------------------------------------------------ writing
 
     def flush(self) -> None:
-        for obj, row in self.files:
-            registry.store_files(obj, row)
+        for obj, data in self.files:
+            registry.store_files(obj, data)
         with capture.applying_remote():
             for label, rows in self.rows.items():
                 registry.upsert(registry.model_of(label), rows.values())

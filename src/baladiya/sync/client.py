@@ -399,7 +399,7 @@ def next_delay(failures: int) -> float:
     if failures <= 0:
         return float(settings.SYNC_INTERVAL_SECONDS)
     base = min(settings.SYNC_MAX_BACKOFF_SECONDS, 2.0 ** min(failures, 16))
-    return float(base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+    return float(base * random.uniform(0.5, 1.0))
 
 
 def run_forever(stop: threading.Event) -> None:
@@ -409,7 +409,7 @@ def run_forever(stop: threading.Event) -> None:
             sync_once()
         except DomainError as exc:
             logger.warning("sync: %s", exc.message)
-        except Exception:  # noqa: BLE001 - the loop must survive anything and retry
+        except Exception:
             logger.exception("sync round failed")
             SyncState.objects.filter(pk=1).update(failures=F("failures") + 1)
         stop.wait(next_delay(state().failures))

@@ -115,6 +115,9 @@ class InboundEvent(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["center", "seq"], name="inbound_center_seq")]
 
+    def __str__(self) -> str:
+        return f"{self.center} #{self.seq} {self.model}:{self.object_id}"
+
 
 class CenterAuditEvent(models.Model):
     """A center's own audit chain, kept centrally as received (verifiable on its own)."""
@@ -136,6 +139,9 @@ class CenterAuditEvent(models.Model):
         ordering = ["center", "seq"]
         constraints = [models.UniqueConstraint(fields=["center", "seq"], name="center_audit_seq")]
 
+    def __str__(self) -> str:
+        return f"{self.center} #{self.seq} {self.action}"
+
 
 class CenterCounter(models.Model):
     """The last value of a center's number series, as pushed (for replacing a lost PC)."""
@@ -153,6 +159,9 @@ class CenterCounter(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.center} {self.scope}/{self.kind}/{self.year}={self.value}"
+
 
 class CitizenAlias(models.Model):
     """A citizen registered twice offline: the later id, merged into the kept one."""
@@ -161,6 +170,9 @@ class CitizenAlias(models.Model):
     citizen = models.ForeignKey("accounts.Citizen", on_delete=models.CASCADE, related_name="+")
     center = models.CharField(max_length=8)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.alias_id} -> {self.citizen_id}"
 
 
 class SyncConflict(BaseModel):
@@ -206,3 +218,6 @@ class Change(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["model", "object_id"], name="change_row")]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.op} {self.model}:{self.object_id}"

@@ -133,7 +133,7 @@ def deserialize(row: dict[str, Any]) -> tuple[models.Model, dict[str, list[Any]]
     """An unsaved instance and its many-to-many ids, from `serialize` output."""
     plain = {k: row[k] for k in ("model", "pk", "fields")}
     (item,) = list(serializers.deserialize("python", [plain]))
-    return item.object, item.m2m_data
+    return item.object, {name: list(ids) for name, ids in (item.m2m_data or {}).items()}
 
 
 def store_files(obj: models.Model, row: dict[str, Any]) -> None:

@@ -160,7 +160,7 @@ def test_a_pulled_row_with_unsent_local_changes_waits(
     app = _submit(clerk, service, citizen, center)
     stale = registry.serialize(app)
     stale["fields"]["status"] = "cancelled"
-    applied, skipped = client.apply_pulled({"cursor": 5, "rows": [stale]})
+    _applied, skipped = client.apply_pulled({"cursor": 5, "rows": [stale]})
     assert skipped == 1
     app.refresh_from_db()
     assert app.status == "submitted"
