@@ -114,8 +114,12 @@ def forget_enrolled_cache() -> None:
 
 
 def _feed_worthy(label: str, obj: models.Model) -> bool:
-    if label in registry.PULL_ALL or label == "accounts.user":
+    if label in registry.PULL_ALL:
         return True
+    if label == "accounts.user":  # staff, not citizens' portal accounts (every OTP login)
+        return getattr(obj, "citizen_id", None) is None and not str(
+            getattr(obj, "username", "")
+        ).startswith("+")
     if label not in registry.PULL_SCOPED:
         return False
     enrolled = _enrolled_center_ids()

@@ -91,8 +91,9 @@ def concerns(label: str, center_id: Any) -> Q | None:
     """Rows of `label` a center needs (None: all of them)."""
     pickup_here = Q(pickup_center_id=center_id) & ~Q(center_id=center_id)
     if label == "accounts.user":
-        # Its own staff, to log in offline. Directorate staff work centrally.
-        return Q(center_id=center_id)
+        # Staff (not citizens' portal accounts): its own to log in offline, the others because
+        # the history of a document routed here names them (sent without a usable password).
+        return Q(citizen__isnull=True) & ~Q(username__startswith="+")
     if label == "accounts.citizen":
         return Q(applications__pickup_center_id=center_id) | Q(applications__center_id=center_id)
     if label == "applications.application":

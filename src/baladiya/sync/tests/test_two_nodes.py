@@ -59,5 +59,33 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
         before = central.sql("select count(*) from sync_inboundevent")
         center.cli("sync", "--once")
         assert central.sql("select count(*) from sync_inboundevent") == before
+
+        # A document issued centrally for pickup at C03 comes down with the next round and is
+        # handed over there while the link is down again.
+        online = json_line(central.python("baladiya.sync.tests.pickup_scripts", "central-issue"))
+        assert online["status"] == "ready_for_pickup"
+        center.cli("sync", "--once")
+        central.stop()
+        handed = json_line(
+            center.python(
+                "baladiya.sync.tests.pickup_scripts",
+                "center-hand-over",
+                online["reference"],
+                online["national_number"],
+            )
+        )
+        assert handed["status"] == "handed_over"
+        central.start()
+        center.cli("sync", "--once")
+        assert central.sql(
+            "select status from applications_application where reference = %s",
+            (online["reference"],),
+        ) == [("handed_over",)]
+        assert central.sql(
+            "select count(*) from delivery_handover h join applications_application a"
+            " on a.id = h.application_id where a.reference = %s",
+            (online["reference"],),
+        ) == [(1,)]
+        assert central.sql("select count(*) from sync_syncconflict") == [(0,)]
     finally:
         central.stop()
