@@ -129,6 +129,8 @@ def enrol(request: Enrolment) -> dict[str, Any]:
         code.save(update_fields=["used_at"])
         center = code.center
         previous = CenterNode.objects.select_for_update().filter(center=center).first()
+        if previous is not None:  # the lost PC's keys first, not the new one made below
+            _retire_node(previous, now, _("replaced by a new PC"))
         key = SigningKey.objects.create(
             id=request.key_pk,  # the node's own row id: its later pushes of the key match
             key_id=request.key_id,
@@ -140,7 +142,6 @@ def enrol(request: Enrolment) -> dict[str, Any]:
         jump = 0
         if previous is not None:
             jump = REPLACEMENT_JUMP
-            _retire_node(previous, now, _("replaced by a new PC"))
             previous.key = key
             previous.enrolled_at, previous.valid_until = now, now + NODE_VALIDITY
             previous.revoked_at, previous.revoked_reason = None, ""

@@ -286,3 +286,30 @@ def test_audit_events_and_sms_of_a_center(node: FakeNode, center: Center) -> Non
     assert kept.hash == "a" * 64
     assert not AuditEvent.objects.filter(action="application.submitted").exists()
     assert OutboxMessage.objects.get(dedupe_key="status:x").state == "pending"
+
+
+def test_a_replacement_pc_continues_the_series_after_a_jump(
+    node: FakeNode, center: Center, admin_user: User
+) -> None:
+    from baladiya.documents.models import SigningKey
+
+    report = _ok(node.push([node.event(_counter("C03", "R", 2026, 41))]))
+    assert report["applied_through"] == 1
+    central.revoke_node("C03", admin_user, "PC burnt")
+    new_pc = FakeNode(Client(), "C03")
+    package = _ok(new_pc.enrol(central.create_enrolment_code("C03", admin_user)))
+    receipts = [c for c in package["counters"] if c["kind"] == "R" and c["year"] == 2026]
+    assert receipts == [{"scope": "C03", "kind": "R", "year": 2026, "value": 41 + 1000}]
+    assert package["last_seq"] == 1  # the new PC's events follow on from the old one's
+    old_key = SigningKey.objects.get(key_id=node.key_id)
+    new_key = SigningKey.objects.get(key_id=new_pc.key_id)
+    assert old_key.revoked_at is not None and new_key.revoked_at is None
+    assert node.push([node.event(_counter("C03", "R", 2026, 50))]).status_code == 403
+    event = AuditEvent.objects.filter(action="sync.node_enrolled").last()
+    assert event is not None and event.data["jump"] == 1000
+
+
+def _counter(scope: str, kind: str, year: int, value: int) -> Any:
+    from baladiya.core.models import Counter
+
+    return Counter(id=900 + value, scope=scope, kind=kind, year=year, value=value)
