@@ -63,3 +63,173 @@ class Center(BaseModel):
 
     def display_name(self, language: str = "ar") -> str:
         return self.name_en if language == "en" else self.name_ar
+
+
+# ---------------------------------------------------------------- center status (issue 4)
+
+
+class PowerSource(models.TextChoices):
+    """What a center node runs on right now, as its heartbeat reports it (not the installed
+    `Center.power_source`: a solar center runs on its battery at night)."""
+
+    GRID = "grid", _("Grid")
+    SOLAR = "solar", _("Solar")
+    GENERATOR = "generator", _("Generator")
+    BATTERY = "battery", _("Battery")
+
+
+class CenterStatus(BaseModel):
+    """The last word from a center's node: one row per center, created by its first heartbeat
+    (only centers that have ever reported are watched by `status.detect_outages`).
+
+    `first_heartbeat_at` and `last_heartbeat_at` are the central node's clock when a heartbeat
+    arrived (liveness and uptime are judged by it; no uptime is claimed before the first);
+    `reported_at` is the node's own clock, shown but never trusted (a small PC
+    whose clock battery died after a power cut may think it is 2000). `online` is derived
+    (no open outage) but stored, so the status page lists the network in one query.
+    """
+
+    center = models.OneToOneField(
+        Center, on_delete=models.CASCADE, related_name="live_status", verbose_name=_("center")
+    )
+    first_heartbeat_at = models.DateTimeField(_("first heartbeat"))  # watched since
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), db_index=True)
+    reported_at = models.DateTimeField(_("node clock"))
+    power_source = models.CharField(
+        _("power source now"), max_length=10, choices=PowerSource.choices
+    )
+    outbox_backlog = models.PositiveIntegerField(_("outbox backlog"), default=0)
+    last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    version = models.CharField(_("version"), max_length=40, blank=True)
+    online = models.BooleanField(_("online"), default=True)
+
+    class Meta:
+        verbose_name = _("center status")
+        verbose_name_plural = _("center statuses")
+
+    def __str__(self) -> str:
+        return f"{self.center_id} {'online' if self.online else 'offline'}"
+
+
+class Heartbeat(BaseModel):
+    """One heartbeat as received, kept `status.HEARTBEAT_KEEP_DAYS` for the charts."""
+
+    center = models.ForeignKey(
+        Center, on_delete=models.CASCADE, related_name="heartbeats", verbose_name=_("center")
+    )
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    power_source = models.CharField(_("power source"), max_length=10, choices=PowerSource.choices)
+    outbox_backlog = models.PositiveIntegerField(_("outbox backlog"), default=0)
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        indexes = [models.Index(fields=["center", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.center_id} {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class Outage(BaseModel):
+    """A silence of a center's node: from its last heartbeat to the next one (open meanwhile).
+
+    At most one open outage per center (a partial unique constraint: two pumps running the
+    watch job at once cannot open two).
+    """
+
+    class Cause(models.TextChoices):
+        POWER = "power", _("Power cut")
+        NETWORK = "network", _("Network")
+        UNKNOWN = "unknown", _("Unknown")
+        MAINTENANCE = "maintenance", _("Maintenance")
+
+    center = models.ForeignKey(
+        Center, on_delete=models.CASCADE, related_name="outages", verbose_name=_("center")
+    )
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    cause = models.CharField(
+        _("cause"), max_length=12, choices=Cause.choices, default=Cause.UNKNOWN
+    )
+    alerted_at = models.DateTimeField(_("alert sent at"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        verbose_name = _("outage")
+        verbose_name_plural = _("outages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["center"],
+                condition=models.Q(ended_at__isnull=True),
+                name="centers_one_open_outage",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True)
+                | models.Q(ended_at__gte=models.F("started_at")),
+                name="centers_outage_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.center_id} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class SupportTicket(BaseModel):
+    """A center asks the informatics directorate for help (printer, link, power, software).
+
+    States and who moves them: `tickets.TRANSITIONS`.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
+
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("center")
+    )
+    opened_by = models.ForeignKey(
+        "accounts.User",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("opened by"),
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    updated_at = models.DateTimeField(_("last activity"), db_index=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        verbose_name = _("support ticket")
+        verbose_name_plural = _("support tickets")
+
+    def __str__(self) -> str:
+        return f"{self.center_id} {self.subject}"
+
+
+class TicketReply(BaseModel):
+    ticket = models.ForeignKey(
+        SupportTicket, on_delete=models.CASCADE, related_name="replies", verbose_name=_("ticket")
+    )
+    author = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    body = models.TextField(_("message"))
+    from_directorate = models.BooleanField(_("from the directorate"), default=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("ticket reply")
+        verbose_name_plural = _("ticket replies")
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -63,6 +63,13 @@ def purge_expired() -> str:
     return f"{codes} codes, {hits} hits, {messages} code SMS, {sandbox} sandbox SMS purged"
 
 
+def watch_centers() -> str:
+    """Center nodes silent too long: open their outage, alert once (`centers.status`)."""
+    from baladiya.centers.status import detect_outages
+
+    return detect_outages()
+
+
 @dataclass
 class Job:
     name: str
@@ -76,6 +83,7 @@ def default_jobs() -> list[Job]:
         Job("payment sweep", 60, sweep_payments),
         Job("shipment tracking", 1800, sync_stale_shipments),
         Job("purge", 6 * 3600, purge_expired),
+        Job("center watch", 60, watch_centers),
     ]
 
 

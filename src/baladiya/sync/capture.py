@@ -125,6 +125,10 @@ def _feed_worthy(label: str, obj: models.Model) -> bool:
     enrolled = _enrolled_center_ids()
     if not enrolled:
         return False
+    if label == "centers.supportticket":
+        return getattr(obj, "center_id", None) in enrolled
+    if label == "centers.ticketreply":
+        return getattr(obj.ticket, "center_id", None) in enrolled  # type: ignore[attr-defined]
     app: Any = obj if label == "applications.application" else getattr(obj, "application", None)
     if app is None:  # a citizen: its applications' changes carry it along
         return False

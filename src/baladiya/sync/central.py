@@ -608,6 +608,29 @@ class _BatchApplier:
         self.relay.append(obj)
         return ""
 
+    def _add_ticket(self, obj: Any, event: dict[str, Any]) -> str:
+        """A center opens tickets and replies; the directorate answers and closes, centrally."""
+        from baladiya.centers.models import SupportTicket
+
+        if event["model"] == "centers.ticketreply":
+            if obj.from_directorate:
+                return _("Only the directorate answers as the directorate.")
+            ticket = self.rows["centers.supportticket"].get(str(obj.ticket_id))
+            center_id = getattr(ticket, "center_id", None) or (
+                SupportTicket.objects.filter(pk=obj.ticket_id)
+                .values_list("center_id", flat=True)
+                .first()
+            )
+        else:
+            center_id = obj.center_id
+            current = SupportTicket.objects.filter(pk=obj.pk).values("status").first()
+            if current and current["status"] == "closed" and obj.status != "closed":
+                return _("The directorate closed this ticket; it stays closed.")
+        if center_id != self.center.pk:
+            return _("The record belongs to another center.")
+        self._keep(obj, event)
+        return ""
+
     def _feed_if_shared(self, label: str, obj: Any) -> None:
         """A row another enrolled center needs (e.g. a document to be collected there) goes
         into the change feed; the pushing center has it already."""

@@ -27,6 +27,7 @@ KEY = "key"  # the node's own public signing keys
 AUDIT = "audit"  # the node's audit chain, kept apart per center
 COUNTER = "counter"  # the node's number series, kept for replacing its PC
 RELAY = "relay"  # messages central sends on the node's behalf (SMS)
+TICKET = "ticket"  # support tickets: opened at the center, answered by the directorate
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ PUSH: dict[str, PushRule] = {
         PushRule("core.auditevent", AUDIT),
         PushRule("core.counter", COUNTER),
         PushRule("notifications.outboxmessage", RELAY),
+        PushRule("centers.supportticket", TICKET),
+        PushRule("centers.ticketreply", TICKET),
     )
 }
 
@@ -73,6 +76,8 @@ PULL_SCOPED = (
     "applications.application",
     "applications.applicationevent",
     "documents.issueddocument",
+    "centers.supportticket",
+    "centers.ticketreply",
 )
 PULL = PULL_ALL + PULL_SCOPED
 # Reference data: central-only. A center never pushes these, and refuses to edit them.
@@ -101,6 +106,10 @@ def concerns(label: str, center_id: Any) -> Q | None:
         return Q(center_id=center_id) | pickup_here
     if label == "applications.applicationevent":
         return Q(application__center_id=center_id) | Q(application__pickup_center_id=center_id)
+    if label == "centers.supportticket":
+        return Q(center_id=center_id)
+    if label == "centers.ticketreply":
+        return Q(ticket__center_id=center_id)
     if label == "documents.issueddocument":
         return Q(application__center_id=center_id) | Q(application__pickup_center_id=center_id)
     return None

@@ -33,6 +33,7 @@ from baladiya.applications import services as apps
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
 from baladiya.catalog.models import DeliveryMode, FieldType, Service
+from baladiya.centers.demo import seed_status
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core.errors import DomainError
 from baladiya.notifications.senders import PermanentFailure, TransientFailure
@@ -222,6 +223,7 @@ def generate_demo(
         if progress:
             progress(i + 1)
     _age_some(rng)
+    tally.update(seed_status(rng))  # the directorate's center status page (centers.demo)
     return dict(tally)
 
 

@@ -313,3 +313,42 @@ def _counter(scope: str, kind: str, year: int, value: int) -> Any:
     from baladiya.core.models import Counter
 
     return Counter(id=900 + value, scope=scope, kind=kind, year=year, value=value)
+
+
+def test_support_tickets_from_a_center_reach_the_directorate(
+    node: FakeNode, center: Center, other_center: Center, clerk: User
+) -> None:
+    from baladiya.centers.models import SupportTicket, TicketReply
+
+    ticket = SupportTicket(
+        id=uuid7(),
+        created_at=timezone.now(),
+        center=center,
+        opened_by=clerk,
+        subject="الطابعة لا تعمل",
+        body="منذ الصباح",
+        status="open",
+        updated_at=timezone.now(),
+    )
+    reply = TicketReply(
+        id=uuid7(),
+        created_at=timezone.now(),
+        ticket=ticket,
+        author=clerk,
+        body="ما زالت",
+    )
+    foreign = SupportTicket(
+        id=uuid7(),
+        created_at=timezone.now(),
+        center=other_center,
+        opened_by=clerk,
+        subject="x",
+        body="y",
+        status="open",
+        updated_at=timezone.now(),
+    )
+    result = _ok(node.push([node.event(ticket), node.event(reply), node.event(foreign)]))
+    assert result["conflicts"] == 1
+    assert SupportTicket.objects.get(pk=ticket.pk).subject == "الطابعة لا تعمل"
+    assert TicketReply.objects.filter(ticket_id=ticket.pk).count() == 1
+    assert not SupportTicket.objects.filter(pk=foreign.pk).exists()
