@@ -327,7 +327,9 @@ SYNC_TIMEOUT_SECONDS = float(env_str("BALADIYA_SYNC_TIMEOUT_SECONDS", "30"))
 # Central: how long a process may keep its list of enrolled centers (a first pull waits
 # this long after enrolment).
 SYNC_ENROLLED_CACHE_SECONDS = float(
-    env_str("BALADIYA_SYNC_ENROLLED_CACHE_SECONDS", "0" if env_bool("BALADIYA_TESTING", False) else "5")
+    env_str(
+        "BALADIYA_SYNC_ENROLLED_CACHE_SECONDS", "0" if env_bool("BALADIYA_TESTING", False) else "5"
+    )
 )
 # A center node: a file the UPS/solar controller writes the power source into
 # (grid / solar / generator / battery); without it the center's configured source is reported.

@@ -34,7 +34,8 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
         assert [s["reference"] for s in served] == [f"C03-26-00000{i}" for i in (1, 2, 3)]
         failed = center.cli("sync", "--once", check=False)
         assert failed.returncode == 2
-        assert "تعذّر الوصول إلى العقدة المركزية" in failed.stdout  # Arabic first, as the clerk reads it
+        # Arabic first, as the clerk reads it.
+        assert "تعذّر الوصول إلى العقدة المركزية" in failed.stdout
 
         central.start()  # back: one round catches up
         center.cli("sync", "--once")
