@@ -434,6 +434,7 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
     with console.status("Migrating the database…"):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
+    _check_database(console)
     with console.status("Collecting static files…"):
         call_command("collectstatic", interactive=False, verbosity=0)
     if str(settings.BALADIYA_NODE).startswith("center:"):
@@ -456,6 +457,22 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
         console.print("No demo staff on a production node: create an administrator with")
         console.print("  baladiya manage createsuperuser")
     return credentials
+
+
+def _check_database(console: Console) -> None:
+    """After a power cut: is the database whole, power-safe, its audit tail and counters
+    sound? A damaged one must not serve (it would hand out wrong numbers or lose receipts)."""
+    from baladiya.core.startup import check_node_database
+
+    report = check_node_database()
+    for line in report.lines():
+        console.print(f"[yellow]{line}[/]")
+    if report.corrupt:
+        raise CliError(
+            "the database is damaged (see above): restore the last backup of BALADIYA_VAR_DIR "
+            "(docs/center-node-guide.md §4), then start again"
+        )
+    console.print(f"Database checked in {report.seconds:.2f} s: {', '.join(report.checked)}")
 
 
 def _env_flag(name: str) -> bool:

@@ -10,7 +10,6 @@ from django.utils import timezone
 from baladiya.core.ids import format_reference
 from baladiya.core.models import Counter
 
-
 # Checks that refuse a series this node must not write (the central node, for a center that
 # runs its own node: `sync.central.guard_series`). Registered by apps, not imported: core
 # knows nothing of sync.

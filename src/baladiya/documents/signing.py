@@ -96,6 +96,11 @@ def _write_private(key_id: str, private: Ed25519PrivateKey) -> None:
         fh.write(pem)
         fh.flush()
         os.fsync(fh.fileno())  # a power cut must not leave a DB row without its key file
+    folder = os.open(path.parent, os.O_RDONLY)  # ...nor the file without its name
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     _private_cache[str(path)] = private
 
 
