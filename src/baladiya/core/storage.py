@@ -29,6 +29,6 @@ class DurableFileSystemStorage(FileSystemStorage):
     committed, the bytes are too (SQLite `synchronous=FULL` covers only the database)."""
 
     def _save(self, name: str, content: Any) -> str:
-        saved = super()._save(name, content)
+        saved = super()._save(name, content)  # type: ignore[misc]  # private in the stubs
         fsync_path(Path(self.path(saved)))
         return str(saved)
