@@ -386,7 +386,7 @@ def _sync_round(console: Console) -> None:
                 )
                 break
             except client.SyncUnavailable as exc:
-                if "not ready" not in str(exc.message) or attempt == 9:
+                if exc.code != "not_ready" or attempt == 9:
                     raise
                 time.sleep(1.0)  # a first pull waits for central's caches (0009)
         progress.update(push_task, completed=max(waiting, 1))

@@ -215,7 +215,11 @@ def push(
         batch = list(OutboxEvent.objects.filter(sent_at=None).order_by("seq")[:size])
         if not batch:
             return result
-        payload = {"events": [_wire(e) for e in batch]}
+        payload = {
+            "first_seq": batch[0].seq,
+            "last_seq": batch[-1].seq,
+            "events": [_wire(e) for e in _latest_snapshots(batch)],
+        }
         reply = _call(transport, "POST", f"{API}/push", payload)
         if reply.status == 409 and reply.data.get("code") == "sync_gap":
             _resend_from(int(reply.data.get("expected", 0)))
@@ -233,6 +237,17 @@ def push(
             progress(done)
         if done == 0:  # central is ahead of what we hold: nothing more to send from here
             return result
+
+
+def _latest_snapshots(batch: list[OutboxEvent]) -> list[OutboxEvent]:
+    """The batch without snapshots of a row that a later event in the same batch replaces
+    (an application saved at each of its six steps travels once). Central applies the last
+    state; the batch's range (first..last) still accounts for every number."""
+    last: dict[tuple[str, str], int] = {}
+    for event in batch:
+        if event.op == "upsert":
+            last[(event.model, event.object_id)] = event.seq
+    return [e for e in batch if e.op != "upsert" or last[(e.model, e.object_id)] == e.seq]
 
 
 def _wire(event: OutboxEvent) -> dict[str, Any]:
@@ -275,7 +290,9 @@ def pull(transport: Transport, progress: Callable[[int], None] | None = None) ->
         cursor = state().cursor
         reply = _call(transport, "GET", f"{API}/changes?cursor={cursor}")
         if reply.status == 425:
-            raise SyncUnavailable(_("The central node is not ready for a first pull yet."))
+            raise SyncUnavailable(
+                _("The central node is not ready for a first pull yet."), code="not_ready"
+            )
         if reply.status != 200:
             raise _refused(reply)
         applied, skipped = apply_pulled(reply.data)

@@ -66,8 +66,11 @@ def push(request: HttpRequest) -> JsonResponse:
     try:
         node = _node(request)
         data = _body(request)
-        events = data.get("events") if isinstance(data, dict) else None
-        result = central.apply_batch(node, events)  # type: ignore[arg-type]
+        if not isinstance(data, dict):
+            raise DomainError(_("The request body is not valid."))
+        result = central.apply_batch(
+            node, data.get("events"), data.get("first_seq"), data.get("last_seq")
+        )
         return JsonResponse(
             {
                 "applied_through": result.applied_through,

@@ -1,5 +1,8 @@
 """Run on a center node (own process, own SQLite): serve citizens at the counter while the
-central node is unreachable. Prints one JSON line: what was acknowledged to citizens."""
+central node is unreachable. Prints one JSON line: what was acknowledged to citizens.
+
+Arguments: how many citizens (default 3), and the first citizen's index (default 0): a later
+call with a higher start registers new citizens (national numbers and phones stay unique)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 import sys
 
 
-def main(count: int) -> None:
+def main(count: int, start: int = 0) -> None:
     import django
 
     django.setup()
@@ -28,7 +31,7 @@ def main(count: int) -> None:
     if pay.current_session(cashier) is None:
         pay.open_session(cashier, 0)
     done = []
-    for i in range(count):
+    for i in range(start, start + count):
         citizen = Citizen.objects.create(
             national_number=f"0403{i:07d}",
             first_name="سامر",
@@ -73,4 +76,7 @@ def _value(field: object) -> str:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 3,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 0,
+    )

@@ -110,6 +110,7 @@ def test_push_sends_in_order_marks_sent_and_resends_after_a_gap(
     result = client.push(transport, batch_size=2)
     assert result.sent == total
     first = transport.requests[0]
+    assert (first[2]["first_seq"], first[2]["last_seq"]) == (1, 2)
     assert [e["seq"] for e in first[2]["events"]] == [1, 2]
     assert first[3]["X-Baladiya-Center"] == "C03" and first[3]["X-Baladiya-Signature"]
     assert not OutboxEvent.objects.filter(sent_at=None).exists()
@@ -121,8 +122,13 @@ def test_push_sends_in_order_marks_sent_and_resends_after_a_gap(
         [(409, {"code": "sync_gap", "expected": 2}), (200, {"applied_through": now_total})]
     )
     client.push(transport, batch_size=1000)
-    assert transport.requests[0][2]["events"][0]["seq"] == total + 1
-    assert [e["seq"] for e in transport.requests[1][2]["events"]] == list(range(2, now_total + 1))
+    assert transport.requests[0][2]["first_seq"] == total + 1
+    resent = transport.requests[1][2]
+    assert (resent["first_seq"], resent["last_seq"]) == (2, now_total)
+    # Only the last snapshot of each row travels: e.g. the application once, as it is now.
+    sent = resent["events"]
+    rows = [(e["model"], e["object_id"]) for e in sent if e["op"] == "upsert"]
+    assert len(rows) == len(set(rows)) and len(sent) < now_total - 1
 
 
 @AS_CENTER

@@ -352,3 +352,40 @@ def test_support_tickets_from_a_center_reach_the_directorate(
     assert SupportTicket.objects.get(pk=ticket.pk).subject == "الطابعة لا تعمل"
     assert TicketReply.objects.filter(ticket_id=ticket.pk).count() == 1
     assert not SupportTicket.objects.filter(pk=foreign.pk).exists()
+
+
+def test_a_batch_carries_only_the_last_snapshot_of_a_row(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    _ok(node.push([node.event(app, seq=1)]))
+    # Offline the center paid, reviewed, approved, issued and routed it: five saves; the
+    # batch 2..6 sends only the last one.
+    app.status = "ready_for_pickup"
+    result = node._send(
+        "POST",
+        "/sync/v1/push",
+        {"first_seq": 2, "last_seq": 6, "events": [node.event(app, seq=6)]},
+    )
+    assert _ok(result) == {"applied_through": 6, "applied": 1, "duplicates": 0, "conflicts": 0}
+    assert Application.objects.get(pk=app.pk).status == "ready_for_pickup"
+    assert CenterNode.objects.get(center=center).last_seq == 6
+
+    # A jump no one at a counter can make (only the post's callback delivers) is not applied.
+    app.status = "delivered"
+    result = node._send(
+        "POST", "/sync/v1/push", {"first_seq": 7, "last_seq": 7, "events": [node.event(app, seq=7)]}
+    )
+    assert _ok(result)["conflicts"] == 1
+    assert Application.objects.get(pk=app.pk).status == "ready_for_pickup"
+
+
+def test_a_range_that_does_not_fit_its_events_is_refused(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk)
+    bad = node._send(
+        "POST", "/sync/v1/push", {"first_seq": 1, "last_seq": 9, "events": [node.event(app, seq=3)]}
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "sync_malformed"
+    assert not Application.objects.filter(pk=app.pk).exists()
