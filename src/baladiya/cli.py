@@ -25,7 +25,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -409,8 +409,42 @@ def cmd_sync(args: argparse.Namespace, console: Console) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-    client.run_forever(stop)
+    client.run_forever(stop, between=_periodic_jobs(console))
     return 0
+
+
+def _periodic_jobs(console: Console) -> Callable[[], None]:
+    from baladiya.core.periodic import default_jobs, run_due
+
+    jobs = default_jobs()
+    return lambda: run_due(jobs, lambda line: console.print(f"background: {line}"))
+
+
+def _start_center_background(console: Console) -> Callable[[], None]:
+    """A center node's background work in a thread of `run` itself (one process less on a
+    low-power PC): sync rounds with backoff, then the periodic jobs. Returns its stop."""
+    import threading
+
+    from django.db import connection
+
+    from baladiya.sync import client
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            client.run_forever(stop, between=_periodic_jobs(console))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, name="sync", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    return halt
 
 
 # ---------------------------------------------------------------- run
@@ -529,7 +563,14 @@ def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not _port_free(args.host, args.port):
         raise CliError(f"{args.host}:{args.port} is already in use: choose another --port")
+    from django.conf import settings
+
     credentials = _prepare_node(console, args.demo_count)
+    center_node = str(settings.BALADIYA_NODE).startswith("center:")
+    # A center's PC serves one counter or two: one web process with threads, no task worker
+    # (nothing is queued as a task), sync and periodic jobs in a thread of this process, and
+    # its messages go out through the central node (decision 0009): ~half the memory.
+    workers = args.workers or (1 if center_node else (os.cpu_count() or 1) + 1)
     env = os.environ.copy()
     env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
     bind = f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
@@ -541,7 +582,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         "--bind",
         bind,
         "--workers",
-        str(args.workers),
+        str(workers),
+        *(["--threads", "4"] if center_node else []),
         "--timeout",
         "60",
         "--graceful-timeout",
@@ -558,14 +600,14 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.signal(sig, request_stop) for sig in watched}
     children: list[Child] = []
+    halt_background: Callable[[], None] | None = None
     try:
         children.append(("web server (gunicorn)", _spawn(web, env)))
-        if not args.no_worker:
+        if not args.no_worker and center_node:
+            halt_background = _start_center_background(console)
+        elif not args.no_worker:
             children.append(("task worker", _spawn(worker, env)))
             children.append(("outbox pump", _spawn(outbox, env)))
-            if env.get("BALADIYA_NODE", "").startswith("center:"):
-                sync = [sys.executable, "-m", "baladiya.cli", "sync"]
-                children.append(("sync", _spawn(sync, env)))
         if _wait_listening(args.host, args.port, children):
             console.print(
                 f"[bold green]Baladiya is running at http://{bind}/[/]  (Ctrl-C stops it)"
@@ -583,6 +625,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.print("Stopping…")
         return 0
     finally:
+        if halt_background is not None:
+            halt_background()
         _stop(children)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -606,8 +650,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        default=(os.cpu_count() or 1) + 1,
-        help="web worker processes (default: CPU cores + 1)",
+        default=None,
+        help="web worker processes (default: CPU cores + 1; a center node: 1 with 4 threads)",
     )
     run.add_argument(
         "--demo-count",

@@ -25,7 +25,7 @@ from baladiya.applications.workflow import TRANSITIONS
 from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed, NotFound
-from baladiya.core.models import Counter
+from baladiya.core.models import AuditEvent, Counter
 from baladiya.documents import signing
 from baladiya.documents.models import SigningKey
 from baladiya.sync import capture, protocol, registry
@@ -119,18 +119,19 @@ def enrol(request: Enrolment) -> dict[str, Any]:
             .select_related("center")
             .first()
         )
-        if (
-            code is None
-            or code.used_at is not None
-            or code.expires_at <= now
-            or code.center.code != request.center
-        ):
-            # One message for every case: no hint about which codes exist.
-            raise NotAllowed(_("This enrolment code is not valid (wrong, used or expired)."))
-        code.used_at = now
-        code.save(update_fields=["used_at"])
+        invalid = NotAllowed(_("This enrolment code is not valid (wrong, used or expired)."))
+        if code is None or code.center.code != request.center:
+            raise invalid  # one message for every case: no hint about which codes exist
         center = code.center
         previous = CenterNode.objects.select_for_update().filter(center=center).first()
+        if previous is not None and _same_enrolment(previous, code, request):
+            # This PC was enrolled with this code, but the answer was lost (a cut link): the
+            # same command again gets the same package and changes nothing.
+            return _package(previous, _counters_handed_over(previous))
+        if code.used_at is not None or code.expires_at <= now:
+            raise invalid
+        code.used_at = now
+        code.save(update_fields=["used_at"])
         if previous is not None:  # the lost PC's keys first, not the new one made below
             _retire_node(previous, now, _("replaced by a new PC"))
         key = SigningKey.objects.create(
@@ -166,13 +167,40 @@ def enrol(request: Enrolment) -> dict[str, Any]:
             jump=jump,
         )
     capture.forget_enrolled_cache()
+    return _package(node, counters)
+
+
+def _package(node: CenterNode, counters: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "center": center.code,
+        "center": node.center.code,
         "enrolled_at": node.enrolled_at.isoformat(),
         "valid_until": node.valid_until.isoformat(),
         "last_seq": node.last_seq,
         "counters": counters,
     }
+
+
+def _same_enrolment(node: CenterNode, code: EnrolmentCode, request: Enrolment) -> bool:
+    """The node was enrolled with this code and this very key (its proof was checked)."""
+    return (
+        node.revoked_at is None
+        and code.used_at == node.enrolled_at
+        and node.key.key_id == request.key_id
+        and node.key.public_key == request.public_key
+    )
+
+
+def _counters_handed_over(node: CenterNode) -> list[dict[str, Any]]:
+    """The counters of the node's enrolment package, as recorded then (a replacement PC's
+    jump included): recomputing them now could hand out lower numbers."""
+    event = (
+        AuditEvent.objects.filter(action="sync.node_enrolled", object_id=str(node.pk))
+        .order_by("-seq")
+        .first()
+    )
+    if event is None or not isinstance(event.data.get("counters"), list):
+        return _handover_counters(node.center.code, 0)
+    return list(event.data["counters"])
 
 
 def _code_from(request: Enrolment) -> str:
@@ -312,8 +340,7 @@ def apply_batch(
                 raise GapError(locked.last_seq + 1)
             applier = _BatchApplier(locked.center, received)
             applier.preload(fresh)
-            # Citizens first: a merged citizen's alias must be known before the rows naming it.
-            for event in sorted(fresh, key=lambda e: e["model"] != "accounts.citizen"):
+            for event in sorted(fresh, key=_parents_first):
                 applier.add(event)
             applier.flush()
             InboundEvent.objects.bulk_create(
@@ -355,6 +382,13 @@ def apply_batch(
             % {"error": str(exc)[:200]},
             code="sync_rejected",
         ) from exc
+
+
+def _parents_first(event: dict[str, Any]) -> int:
+    """Citizens, then applications, then the rest, each in sequence order (a stable sort): a
+    merged citizen's alias and an application's state must be known before the rows that name
+    them; a batch carries only a row's last snapshot, which may come after its history rows."""
+    return {"accounts.citizen": 0, "applications.application": 1}.get(event["model"], 2)
 
 
 def _check_shape(events: Any, first: Any, last: Any) -> tuple[int, int]:

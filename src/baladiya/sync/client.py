@@ -419,8 +419,9 @@ def next_delay(failures: int) -> float:
     return float(base * random.uniform(0.5, 1.0))
 
 
-def run_forever(stop: threading.Event) -> None:
-    """The background loop of a center node (started by `baladiya run`)."""
+def run_forever(stop: threading.Event, between: Callable[[], None] | None = None) -> None:
+    """The background loop of a center node (started by `baladiya run`); `between` runs after
+    each round (the periodic jobs)."""
     while not stop.is_set():
         try:
             sync_once()
@@ -429,6 +430,8 @@ def run_forever(stop: threading.Event) -> None:
         except Exception:
             logger.exception("sync round failed")
             SyncState.objects.filter(pk=1).update(failures=F("failures") + 1)
+        if between is not None:
+            between()
         stop.wait(next_delay(state().failures))
 
 

@@ -389,3 +389,13 @@ def test_a_range_that_does_not_fit_its_events_is_refused(
     )
     assert bad.status_code == 400 and bad.json()["code"] == "sync_malformed"
     assert not Application.objects.filter(pk=app.pk).exists()
+
+
+def test_history_may_come_before_the_last_snapshot_of_its_new_application(
+    node: FakeNode, service: Service, citizen: Citizen, center: Center, clerk: User
+) -> None:
+    app = _application(service, citizen, center, clerk, status="paid")
+    history = _history(app, "submitted", clerk)
+    result = _ok(node.push([node.event(history, seq=1), node.event(app, seq=2)]))
+    assert result["conflicts"] == 0
+    assert ApplicationEvent.objects.filter(application_id=app.pk).count() == 1

@@ -4,6 +4,7 @@ there (DESIGN §5 invariants 2–4 across the link)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,8 @@ pytestmark = [pytest.mark.slow]
 def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
     central = central_node(tmp_path / "central")
     central.start()
+    center = center_node(tmp_path / "c03")
     try:
-        center = center_node(tmp_path / "c03")
         out = center.cli(
             "center", "enroll", "--central", central.url, "--code", enrolment_code(central)
         )
@@ -87,6 +88,26 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
             " on a.id = h.application_id where a.reference = %s",
             (online["reference"],),
         ) == [(1,)]
-        assert central.sql("select count(*) from sync_syncconflict") == [(0,)]
+        assert central.sql("select model, reason from sync_syncconflict") == []
+
+        # Running as a service, the center syncs by itself (and reports its heartbeat).
+        center.env["BALADIYA_SYNC_INTERVAL_SECONDS"] = "1"
+        center.start(background=True)
+        later = json_line(center.python("baladiya.sync.tests.offline_counter", "1", "50"))
+        reference = later[0]["reference"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = central.sql(
+                "select status from applications_application where reference = %s", (reference,)
+            )
+            if status == [("ready_for_pickup",)]:
+                break
+            time.sleep(0.5)
+        assert status == [("ready_for_pickup",)]
+        assert central.sql(
+            "select s.online from centers_centerstatus s join centers_center c"
+            " on c.id = s.center_id where c.code = 'C03'"
+        ) in ([(True,)], [(1,)])
     finally:
+        center.stop()
         central.stop()

@@ -96,16 +96,18 @@ class Node:
         with psycopg.connect(url) as conn:
             return list(conn.execute(query, params))
 
-    def start(self) -> None:
-        """`baladiya run` (web server only): migrates, seeds an empty central database."""
+    def start(self, background: bool = False) -> None:
+        """`baladiya run`: migrates, seeds an empty central database. Web server only, unless
+        `background` (a center node's sync loop and periodic jobs)."""
         self.port = self.port or free_port()
+        log = (self.folder / "server.log").open("ab")
         self.server = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "baladiya.cli",
                 "run",
-                "--no-worker",
+                *([] if background else ["--no-worker"]),
                 "--workers",
                 "1",
                 "--port",
@@ -115,14 +117,16 @@ class Node:
             ],
             env=self.env,
             cwd=self.folder,
-            stdout=subprocess.PIPE,
+            stdout=log,
             stderr=subprocess.STDOUT,
             process_group=0,
         )
+        log.close()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.server.stdout.read().decode()}")  # type: ignore[union-attr]
+                log_text = (self.folder / "server.log").read_text(errors="replace")
+                raise AssertionError(f"{self.name} exited: {log_text[-3000:]}")
             try:
                 if httpx.get(f"{self.url}/verify/", timeout=1).status_code < 500:
                     return
