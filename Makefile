@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Debian packages the tests need: Chromium (driven by Playwright, never downloaded) and GNU
-## gettext (the translation test checks the Arabic catalog against the code).
+## Debian packages the tests need: Chromium (driven by Playwright, never downloaded), GNU
+## gettext (the translation test checks the Arabic catalog against the code) and libfaketime
+## (the partition tests run a center node whose clock is hours off).
 system-deps:
 	@missing=""; [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v faketime >/dev/null || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi

@@ -73,7 +73,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--idle", type=float, default=60.0)
     args = parser.parse_args()
-    from baladiya.sync.tests.twonodes import center_node, central_node, enrolment_code, free_port
+    from baladiya.sync.tests.twonodes import (
+        center_node,
+        central_node,
+        drop_central_database,
+        enrolment_code,
+        free_port,
+    )
 
     with tempfile.TemporaryDirectory(prefix="baladiya-footprint-") as tmp:
         central = central_node(Path(tmp) / "central")
@@ -119,6 +125,7 @@ def main() -> None:
             proc.wait(timeout=30)
         finally:
             central.stop()
+            drop_central_database(central)
     result: dict[str, Any] = {
         "machine": machine(),
         "processes": len(pids),

@@ -45,7 +45,12 @@ def _script(node: Any, name: str, *args: str) -> dict[str, Any]:
 
 
 def _week(folder: Path, days: int, apps: int, payments: int) -> dict[str, Any]:
-    from baladiya.sync.tests.twonodes import center_node, central_node, enrolment_code
+    from baladiya.sync.tests.twonodes import (
+        center_node,
+        central_node,
+        drop_central_database,
+        enrolment_code,
+    )
 
     central = central_node(folder / "central")
     # As in production: processes cache the list of enrolled centers (tests use 0).
@@ -69,6 +74,7 @@ def _week(folder: Path, days: int, apps: int, payments: int) -> dict[str, Any]:
         }
     finally:
         central.stop()
+        drop_central_database(central)
 
 
 def main() -> None:

@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "baladiya.core.middleware.DomainErrorMiddleware",
+    "baladiya.sync.middleware.CentralOnlyMiddleware",
 ]
 
 ROOT_URLCONF = "baladiya.urls"

@@ -50,6 +50,7 @@ from baladiya.documents.verification import (
     verify_payload,
     verify_pdf,
 )
+from baladiya.sync import capture
 
 logger = logging.getLogger(__name__)
 
@@ -282,13 +283,7 @@ def can_revoke(user: Any, doc: IssuedDocument) -> bool:
     return bool(user.center_id == doc.application.center_id)
 
 
-def revoke_document(doc: IssuedDocument, actor: User, reason: str) -> IssuedDocument:
-    """Withdraw a document (wrong data, fraud). Its QR and PDF then verify as *revoked*.
-
-    Who: a supervisor (of the issuing center, or network-wide), an officer (of the
-    service's agency) or an admin. A reason is required. Side effects: state, time and reason
-    stored; audit `document.revoked`. Revoking twice raises `Conflict`.
-    """
+def _revocation_checks(doc: IssuedDocument, actor: User, reason: str) -> tuple[User, str]:
     staff = require_role(actor, roles.SUPERVISOR, roles.OFFICER, roles.ADMIN)
     if not can_view_application(staff, doc.application):
         raise NotAllowed(_("This document belongs to another center or agency."))
@@ -297,6 +292,42 @@ def revoke_document(doc: IssuedDocument, actor: User, reason: str) -> IssuedDocu
         raise DomainError(_("Give the reason for revoking the document."), code="reason")
     if len(reason) > 250:
         raise DomainError(_("The reason is too long (250 characters at most)."), code="reason")
+    if doc.state == IssuedDocument.State.REVOKED:
+        raise Conflict(_("This document was already revoked."), code="already_revoked")
+    return staff, reason
+
+
+def request_revocation(doc: IssuedDocument, actor: User, reason: str) -> None:
+    """On a center node: revocation is the central node's (the register every verifier
+    asks), so the request travels with the next sync and is carried out there by
+    `revoke_document`, with the same checks (decision 0009). Audit
+    `document.revocation_requested`."""
+    staff, reason = _revocation_checks(doc, actor, reason)
+    with transaction.atomic():
+        capture.emit_request(
+            "documents.revoke", doc.number, {"reason": reason, "actor": staff.username}
+        )
+        audit.record(
+            "document.revocation_requested",
+            actor=staff,
+            obj=doc,
+            center=doc.center.code,
+            number=doc.number,
+            reason=reason,
+        )
+
+
+def revoke_document(doc: IssuedDocument, actor: User, reason: str) -> IssuedDocument:
+    """Withdraw a document (wrong data, fraud). Its QR and PDF then verify as *revoked*.
+
+    Who: a supervisor (of the issuing center, or network-wide), an officer (of the
+    service's agency) or an admin. A reason is required. Side effects: state, time and reason
+    stored; audit `document.revoked`. Revoking twice raises `Conflict`. Central node only
+    (a center node calls `request_revocation`).
+    """
+    if capture.is_center_node():
+        raise DomainError(_("Documents are revoked on the central node."), code="central_only")
+    staff, reason = _revocation_checks(doc, actor, reason)
     with transaction.atomic():
         locked = IssuedDocument.objects.select_for_update().get(pk=doc.pk)
         if locked.state == IssuedDocument.State.REVOKED:
@@ -331,6 +362,7 @@ __all__ = [
     "load_keys_json",
     "mask_name",
     "mask_national_number",
+    "request_revocation",
     "revoke_document",
     "verify_number",
     "verify_payload",

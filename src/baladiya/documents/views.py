@@ -26,6 +26,7 @@ from baladiya.core.errors import DomainError, NotAllowed
 from baladiya.core.uploads import sniff
 from baladiya.documents import services, signing
 from baladiya.documents.models import IssuedDocument
+from baladiya.sync import capture
 
 VERIFY_MAX_BYTES = 5 * 1024 * 1024
 
@@ -85,8 +86,12 @@ def revoke(request: HttpRequest, number: str) -> HttpResponse:
     reason = ""
     if request.method == "POST":
         reason = request.POST.get("reason", "")
+        queued = capture.is_center_node()
         try:
-            services.revoke_document(doc, request.user, reason)  # type: ignore[arg-type]
+            if queued:
+                services.request_revocation(doc, request.user, reason)  # type: ignore[arg-type]
+            else:
+                services.revoke_document(doc, request.user, reason)  # type: ignore[arg-type]
         except NotAllowed as exc:
             return _forbidden(request, str(exc.message))
         except DomainError as exc:
@@ -97,7 +102,19 @@ def revoke(request: HttpRequest, number: str) -> HttpResponse:
                 {"doc": doc, "reason": reason[:250], "allowed": True},
                 status=400,
             )
-        messages.success(request, _("Document %(number)s was revoked.") % {"number": doc.number})
+        if queued:
+            messages.warning(
+                request,
+                _(
+                    "The revocation of %(number)s was sent to the central node with the next "
+                    "sync; the document stays valid until it is carried out there."
+                )
+                % {"number": doc.number},
+            )
+        else:
+            messages.success(
+                request, _("Document %(number)s was revoked.") % {"number": doc.number}
+            )
         return redirect("applications:detail", reference=doc.application.reference)
     allowed = services.can_revoke(request.user, doc)
     if not allowed and doc.state == IssuedDocument.State.VALID:

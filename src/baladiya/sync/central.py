@@ -16,11 +16,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from baladiya.accounts import roles
+from baladiya.accounts.permissions import require_role
 from baladiya.applications.workflow import TRANSITIONS
 from baladiya.centers.models import Center
 from baladiya.core import audit
@@ -130,6 +132,18 @@ def enrol(request: Enrolment) -> dict[str, Any]:
             return _package(previous, _counters_handed_over(previous))
         if code.used_at is not None or code.expires_at <= now:
             raise invalid
+        if SigningKey.objects.filter(
+            Q(key_id=request.key_id) | Q(pk=request.key_pk) | Q(public_key=request.public_key)
+        ).exists():
+            # A PC that was enrolled (or revoked) before, trying again with its old key: a
+            # new enrolment needs a new key, or the same command with the code it first used.
+            raise Conflict(
+                _(
+                    "This PC's key is already registered. Repeat the enrolment with the code "
+                    "it first used, or start from an empty node folder (a new key)."
+                ),
+                code="key_registered",
+            )
         code.used_at = now
         code.save(update_fields=["used_at"])
         if previous is not None:  # the lost PC's keys first, not the new one made below
@@ -256,6 +270,8 @@ def _retire_node(node: CenterNode, when: dt.datetime, reason: str) -> None:
 
 def revoke_node(center_code: str, actor: Any, reason: str) -> CenterNode:
     """A stolen or burnt PC: its key stops being accepted and stops verifying new documents."""
+    if not isinstance(actor, str):  # a person (the page); the CLI acts as the server's operator
+        require_role(actor, roles.ADMIN)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Give a reason for revoking the node."))
@@ -452,13 +468,17 @@ class _BatchApplier:
     aliases: dict[str, Any] = field(default_factory=dict)
     feed: list[tuple[str, str]] = field(default_factory=list)
     revoked_documents: set[str] = field(default_factory=set)
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
     # ------------------------------------------------------------ intake
 
     def add(self, event: dict[str, Any]) -> None:
         op, label = event["op"], event["model"]
         if op == "request":
-            self._conflict(event, _("A request for the central node awaits a person."))
+            if label == "documents.revoke":
+                self.requests.append(event)  # carried out after the batch's rows are written
+            else:
+                self._conflict(event, _("A request for the central node awaits a person."))
             return
         rule = registry.PUSH.get(label)
         if rule is None or op == "delete":
@@ -739,6 +759,30 @@ class _BatchApplier:
         self._keep(obj, event)
         return ""
 
+    def _revoke(self, event: dict[str, Any]) -> str:
+        """A revocation asked at the center, done here as if the person asked centrally."""
+        from baladiya.documents.models import IssuedDocument
+        from baladiya.documents.services import revoke_document
+
+        data = event["data"]
+        doc = IssuedDocument.objects.filter(number=str(event["object_id"])).first()
+        if doc is None:
+            return _("The document is not in the central register.")
+        actor = (
+            get_user_model()
+            .objects.filter(username=str(data.get("actor", "")), is_active=True)
+            .first()
+        )
+        if actor is None or actor.center_id not in (None, self.center.pk):  # type: ignore[attr-defined]
+            return _("The person who asked for the revocation is not known here.")
+        try:
+            revoke_document(doc, actor, str(data.get("reason", "")))
+        except DomainError as exc:
+            if exc.code == "already_revoked":
+                return ""
+            return str(exc.message)
+        return ""
+
     def _feed_if_shared(self, label: str, obj: Any) -> None:
         """A row another enrolled center needs (e.g. a document to be collected there) goes
         into the change feed; the pushing center has it already."""
@@ -775,6 +819,11 @@ class _BatchApplier:
             if self.relay:
                 model = type(self.relay[0])
                 model._base_manager.bulk_create(self.relay, ignore_conflicts=True)  # type: ignore[attr-defined]
+        for event in self.requests:  # through the service, with its checks and audit
+            reason = self._revoke(event)
+            if reason:
+                self._conflict(event, reason)
+        with capture.applying_remote():
             if self.conflicts:
                 SyncConflict.objects.bulk_create(self.conflicts)
         capture.append_changes(self.feed)

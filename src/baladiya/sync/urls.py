@@ -1,6 +1,6 @@
 from django.urls import path
 
-from baladiya.sync import views
+from baladiya.sync import pages, views
 
 app_name = "sync"
 urlpatterns = [
@@ -8,4 +8,8 @@ urlpatterns = [
     path("v1/push", views.push, name="push"),
     path("v1/changes", views.changes, name="changes"),
     path("v1/heartbeat", views.heartbeat, name="heartbeat"),
+    # Pages of the informatics directorate (people, not nodes).
+    path("nodes/", pages.nodes, name="nodes"),
+    path("conflicts/", pages.conflicts, name="conflicts"),
+    path("conflicts/<uuid:pk>/", pages.conflict_detail, name="conflict"),
 ]

@@ -170,3 +170,40 @@ def test_a_pulled_row_with_unsent_local_changes_waits(
     assert skipped == 1
     app.refresh_from_db()
     assert app.status == "submitted"
+
+
+@AS_CENTER
+@pytest.mark.parametrize("path", ["/e/", "/api/v1/services", "/delivery/post/", "/admin/"])
+def test_what_only_the_central_node_does_says_so_on_a_center(clerk: User, path: str) -> None:
+    from baladiya.core.testing import logged_in
+
+    response = logged_in(clerk, "ar").get(path)
+    assert response.status_code == 503
+    text = response.json()["message"] if path.startswith("/api/") else response.content.decode()
+    assert "العقدة المركزية" in text
+
+
+@AS_CENTER
+def test_a_revocation_at_a_center_is_queued_for_the_central_node(
+    make_user: Any, clerk: User, service: Service, citizen: Citizen, center: Center
+) -> None:
+    from baladiya.accounts import roles
+    from baladiya.applications.models import Application
+    from baladiya.core.testing import logged_in
+    from baladiya.documents.models import IssuedDocument
+    from baladiya.documents.services import issue_document
+
+    app = _submit(clerk, service, citizen, center)
+    Application.objects.filter(pk=app.pk).update(status="approved")
+    app.refresh_from_db()
+    doc = issue_document(app, clerk)
+    supervisor = make_user("sup03", roles.SUPERVISOR, center=center)
+    response = logged_in(supervisor).post(
+        f"/documents/{doc.number}/revoke/", {"reason": "wrong name"}, follow=True
+    )
+    assert response.status_code == 200
+    doc.refresh_from_db()
+    assert doc.state == IssuedDocument.State.VALID  # until central carries it out
+    queued = OutboxEvent.objects.get(op="request")
+    assert queued.model == "documents.revoke" and queued.object_id == doc.number
+    assert queued.data == {"reason": "wrong name", "actor": "sup03"}

@@ -399,3 +399,46 @@ def test_history_may_come_before_the_last_snapshot_of_its_new_application(
     result = _ok(node.push([node.event(history, seq=1), node.event(app, seq=2)]))
     assert result["conflicts"] == 0
     assert ApplicationEvent.objects.filter(application_id=app.pk).count() == 1
+
+
+@pytest.fixture
+def c03_documents(service: Service, citizen: Citizen, center: Center, clerk: User) -> list[Any]:
+    """Two documents C03 issued before it ran its own node (central numbered them then)."""
+    from baladiya.documents.services import issue_document
+
+    docs = []
+    for n in (1, 2):
+        app = _application(
+            service, citizen, center, clerk, reference=f"C03-26-00000{n}", status="approved"
+        )
+        app.save()
+        docs.append(issue_document(app, clerk))
+    return docs
+
+
+def test_a_revocation_asked_at_the_center_is_carried_out_centrally(
+    c03_documents: list[Any], node: FakeNode, make_user: Any, center: Center, clerk: User
+) -> None:
+    from baladiya.accounts import roles
+
+    supervisor = make_user("sup03", roles.SUPERVISOR, center=center)
+    doc, doc2 = c03_documents
+    request = {
+        "seq": 1,
+        "event_id": str(uuid.uuid4()),
+        "model": "documents.revoke",
+        "object_id": doc.number,
+        "op": "request",
+        "data": {"reason": "wrong birth date", "actor": supervisor.username},
+    }
+    _ok(node.push([request]))
+    doc.refresh_from_db()
+    assert doc.state == "revoked" and doc.revoked_reason == "wrong birth date"
+    assert AuditEvent.objects.filter(action="document.revoked").exists()
+
+    # Asked by a clerk (not allowed to revoke): listed for a person, nothing revoked.
+    bad = dict(request, seq=2, event_id=str(uuid.uuid4()), object_id=doc2.number)
+    bad["data"] = {"reason": "x", "actor": clerk.username}
+    assert _ok(node.push([bad]))["conflicts"] == 1
+    doc2.refresh_from_db()
+    assert doc2.state == "valid"

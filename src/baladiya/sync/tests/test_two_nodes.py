@@ -10,7 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from baladiya.sync.tests.twonodes import center_node, central_node, enrolment_code, json_line
+from baladiya.sync.tests.twonodes import (
+    center_node,
+    central_node,
+    drop_central_database,
+    enrolment_code,
+    json_line,
+)
 
 pytestmark = [pytest.mark.slow]
 
@@ -111,3 +117,4 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
     finally:
         center.stop()
         central.stop()
+        drop_central_database(central)

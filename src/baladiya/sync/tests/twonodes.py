@@ -40,6 +40,18 @@ def _central_database(folder: Path) -> str:
     return url.rsplit("/", 1)[0] + f"/{name}"
 
 
+def drop_central_database(central: Node) -> None:
+    """A central node's PostgreSQL database goes when its test does (SQLite: a temp file)."""
+    url = central.env["DATABASE_URL"]
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @dataclass
 class Node:
     name: str
