@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def main() -> None:
         )
         if not args.skip_backlog:
             per_day = max(week["sync"]["events"] / args.days, 1)
-            days = max(1, round(args.backlog / per_day))
+            days = max(1, math.ceil(args.backlog / per_day))
             started = time.perf_counter()
             backlog = _week(Path(tmp) / "backlog", days, args.apps, args.payments)
             backlog["wall_s"] = round(time.perf_counter() - started, 1)

@@ -242,6 +242,21 @@ def cmd_audit(args: argparse.Namespace, console: Console) -> int:
     from baladiya.core.audit import verify_chain
     from baladiya.core.models import AuditEvent
 
+    if args.center:  # central: a center node's own chain, as it was pushed
+        from baladiya.sync.central import verify_center_chain
+        from baladiya.sync.models import CenterAuditEvent
+
+        with console.status(f"Verifying {args.center}'s audit chain…"):
+            problems = verify_center_chain(args.center)
+            count = CenterAuditEvent.objects.filter(center=args.center).count()
+        if not problems:
+            console.print(f"[green]{args.center}: chain intact, {count} events received[/]")
+            return 0
+        console.print(f"[red]{args.center}: audit chain broken: {len(problems)} problem(s)[/]")
+        for problem in problems:
+            console.print(f"  {problem}")
+        return 1
+
     with console.status("Verifying the audit chain…"):
         problems = verify_chain()
         count = AuditEvent.objects.count()
@@ -676,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="the hash-chained audit log")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--center", help="central node: verify this center node's pushed chain")
 
     keys = sub.add_parser("keys", help="document signing keys")
     keys.add_argument("action", choices=["rotate"])

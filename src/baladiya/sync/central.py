@@ -5,11 +5,13 @@ Rules: decision 0009. Every write here is one transaction with its audit event.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -346,7 +348,7 @@ def apply_batch(
     first, last = _check_shape(events, first_seq, last_seq)
     received = timezone.now()
     try:
-        with transaction.atomic():
+        with _server_side_binding(), transaction.atomic():
             locked = CenterNode.objects.select_for_update().select_related("center").get(pk=node.pk)
             fresh = [e for e in events if e["seq"] > locked.last_seq]
             result = ApplyResult(locked.last_seq, duplicates=len(events) - len(fresh))
@@ -398,6 +400,30 @@ def apply_batch(
             % {"error": str(exc)[:200]},
             code="sync_rejected",
         ) from exc
+
+
+@contextlib.contextmanager
+def _server_side_binding() -> Iterator[None]:
+    """PostgreSQL: send this batch's parameters apart from the SQL (psycopg's server-side
+    binding) instead of spelling them into it, as Django does by default: a batch carries
+    megabytes of document PDFs, which client-side binding turns into hex text first (~15 %
+    of the time applying a batch). Only for these plain INSERTs and SELECTs; the rest of the
+    system keeps Django's default."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        ServerBindingCursor,
+    )
+
+    connection.ensure_connection()
+    raw = connection.connection
+    previous = raw.cursor_factory
+    raw.cursor_factory = ServerBindingCursor
+    try:
+        yield
+    finally:
+        raw.cursor_factory = previous
 
 
 def _parents_first(event: dict[str, Any]) -> int:
@@ -907,3 +933,35 @@ def _rows(label: str, center: Center, ids: set[str] | None) -> list[dict[str, An
             row["fields"].pop("groups", None)
         out.append(row)
     return out
+
+
+# ---------------------------------------------------------------- a center's audit chain
+
+
+def verify_center_chain(center_code: str) -> list[audit.ChainProblem]:
+    """Walk a center's audit chain as central received it (`CenterAuditEvent`): every event
+    from 1 on, each linked to the one before and unchanged since the center wrote it."""
+    problems: list[audit.ChainProblem] = []
+    expected, prev_hash = 1, audit.GENESIS
+    rows = CenterAuditEvent.objects.filter(center=center_code).order_by("seq")
+    for row in rows.iterator(chunk_size=2000):
+        if row.seq != expected:
+            problems.append(
+                audit.ChainProblem(expected, f"rows {expected}..{row.seq - 1} are missing")
+            )
+        if row.prev_hash != prev_hash:
+            problems.append(audit.ChainProblem(row.seq, "link to the previous row is broken"))
+        fields = {
+            "seq": row.seq,
+            "at": row.at.isoformat(),
+            "actor": row.actor,
+            "action": row.action,
+            "object_type": row.object_type,
+            "object_id": row.object_id,
+            "center": row.center_field,
+            "data": row.data,
+        }
+        if audit._digest(row.prev_hash, fields) != row.hash:
+            problems.append(audit.ChainProblem(row.seq, "row content was changed"))
+        prev_hash, expected = row.hash, row.seq + 1
+    return problems

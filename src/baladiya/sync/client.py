@@ -13,13 +13,14 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,6 +113,10 @@ def _signed(method: str, path: str, body: bytes) -> dict[str, str]:
 
 def _call(transport: Transport, method: str, path: str, payload: Any = None) -> Reply:
     body = protocol.encode_body(payload) if payload is not None else b""
+    return _send(transport, method, path, body)
+
+
+def _send(transport: Transport, method: str, path: str, body: bytes) -> Reply:
     reply = transport.send(method, path, body, _signed(method, path, body))
     if reply.status >= 500:
         raise SyncUnavailable(
@@ -203,40 +208,78 @@ def backlog() -> int:
     return OutboxEvent.objects.filter(sent_at=None).count()
 
 
+@dataclass(frozen=True)
+class _Batch:
+    first: int
+    last: int
+    body: bytes  # signed as it is sent
+
+
+def _prepare(after: int, size: int) -> _Batch | None:
+    """The next batch after event `after`: read, trimmed to last snapshots, compressed."""
+    batch = list(OutboxEvent.objects.filter(sent_at=None, seq__gt=after).order_by("seq")[:size])
+    if not batch:
+        return None
+    payload = {
+        "first_seq": batch[0].seq,
+        "last_seq": batch[-1].seq,
+        "events": [_wire(e) for e in _latest_snapshots(batch)],
+    }
+    return _Batch(batch[0].seq, batch[-1].seq, protocol.encode_body(payload))
+
+
+def _prepare_aside(after: int, size: int) -> _Batch | None:
+    """`_prepare` in a helper thread (its own database connection, closed after)."""
+    try:
+        return _prepare(after, size)
+    finally:
+        connection.close()
+
+
 def push(
     transport: Transport,
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PushResult:
-    """Send every unsent event, in order, in batches. Stops at the first refusal."""
+    """Send every unsent event, in order, in batches. Stops at the first refusal.
+
+    While central applies one batch, the next is read and compressed in a helper thread
+    (the two halves of the work then use both cores). Not inside a transaction (tests): a
+    second connection would not see its rows, so there it runs one batch after the other."""
     size = batch_size or settings.SYNC_BATCH_SIZE
     result = PushResult()
-    while True:
-        batch = list(OutboxEvent.objects.filter(sent_at=None).order_by("seq")[:size])
-        if not batch:
-            return result
-        payload = {
-            "first_seq": batch[0].seq,
-            "last_seq": batch[-1].seq,
-            "events": [_wire(e) for e in _latest_snapshots(batch)],
-        }
-        reply = _call(transport, "POST", f"{API}/push", payload)
-        if reply.status == 409 and reply.data.get("code") == "sync_gap":
-            _resend_from(int(reply.data.get("expected", 0)))
-            continue
-        if reply.status != 200:
-            raise _refused(reply)
-        through = int(reply.data["applied_through"])
-        now = timezone.now()
-        done = OutboxEvent.objects.filter(seq__lte=through, sent_at=None).update(sent_at=now)
-        SyncState.objects.filter(pk=1).update(last_push_at=now)
-        result.sent += done
-        result.batches += 1
-        result.conflicts += int(reply.data.get("conflicts", 0))
-        if progress:
-            progress(done)
-        if done == 0:  # central is ahead of what we hold: nothing more to send from here
-            return result
+    aside = ThreadPoolExecutor(1) if not connection.in_atomic_block else None
+    try:
+        batch = _prepare(0, size)
+        while batch is not None:
+            upcoming = aside.submit(_prepare_aside, batch.last, size) if aside else None
+            reply = _send(transport, "POST", f"{API}/push", batch.body)
+            if reply.status == 409 and reply.data.get("code") == "sync_gap":
+                if upcoming is not None:
+                    upcoming.result()
+                _resend_from(int(reply.data.get("expected", 0)))
+                batch = _prepare(0, size)
+                continue
+            if reply.status != 200:
+                raise _refused(reply)
+            through = int(reply.data["applied_through"])
+            now = timezone.now()
+            done = OutboxEvent.objects.filter(seq__lte=through, sent_at=None).update(sent_at=now)
+            SyncState.objects.filter(pk=1).update(last_push_at=now)
+            result.sent += done
+            result.batches += 1
+            result.conflicts += int(reply.data.get("conflicts", 0))
+            if progress:
+                progress(done)
+            nxt = upcoming.result() if upcoming is not None else _prepare(batch.last, size)
+            if done == 0 or through < batch.last:
+                # Central is not where we thought: start again from what is unsent.
+                nxt = _prepare(0, size) if done else None
+            batch = nxt
+        return result
+    finally:
+        if aside is not None:
+            aside.shutdown(wait=True)
 
 
 def _latest_snapshots(batch: list[OutboxEvent]) -> list[OutboxEvent]:

@@ -8,16 +8,18 @@ file fields: an attachment must arrive with its bytes).
 from __future__ import annotations
 
 import base64
-import json
+import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
-from django.core import serializers
 from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 
 # How central treats a row a center pushed.
 OWNED = "owned"  # the row names its center (`center` field): only that center writes it
@@ -118,32 +120,84 @@ def concerns(label: str, center_id: Any) -> Q | None:
 # ---------------------------------------------------------------- serialization
 
 
+def _json_value(value: Any) -> Any:
+    """A field's value as JSON, losing nothing: datetimes keep their microseconds (Django's
+    JSON encoder cuts them to milliseconds, and an audit event's hash covers them)."""
+    if value is None or isinstance(value, (bool, int, float, str, dict, list)):
+        return value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (bytes, memoryview, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, FieldFile):
+        return value.name or ""
+    return str(value)
+
+
 def serialize(obj: models.Model) -> dict[str, Any]:
-    """One row as JSON-safe data (Django's serializer, plus the content of file fields)."""
-    try:
-        row: dict[str, Any] = json.loads(serializers.serialize("json", [obj]))[0]
-    except (AttributeError, TypeError, ValueError):
-        # A value set as a string (a date "1985-03-01") is stored fine but not serialisable
-        # as is: read the row back as the database has it.
-        obj = type(obj)._base_manager.get(pk=obj.pk)
-        row = json.loads(serializers.serialize("json", [obj]))[0]
+    """One row as JSON-safe data, in the shape of Django's serializer (`model`, `pk`, `fields`
+    by field name, foreign keys as ids, many-to-many as lists of ids), plus the content of
+    its file fields (`files`)."""
+    meta = obj._meta
+    fields: dict[str, Any] = {}
     files = {}
-    for field in obj._meta.concrete_fields:
-        if isinstance(field, models.FileField):
-            value = getattr(obj, field.attname)
-            if value:
-                with value.open("rb") as fh:
-                    files[field.attname] = base64.b64encode(fh.read()).decode("ascii")
+    for field in meta.concrete_fields:
+        if field.primary_key:
+            continue
+        value = field.value_from_object(obj)
+        fields[field.name] = _json_value(value)
+        if isinstance(field, models.FileField) and value:
+            with value.open("rb") as fh:
+                files[field.attname] = base64.b64encode(fh.read()).decode("ascii")
+    for m2m in meta.many_to_many:
+        if obj.pk is not None:
+            fields[m2m.name] = [
+                _json_value(pk) for pk in getattr(obj, m2m.name).values_list("pk", flat=True)
+            ]
+    row: dict[str, Any] = {"model": meta.label_lower, "pk": _json_value(obj.pk), "fields": fields}
     if files:
         row["files"] = files
     return row
 
 
+def _fields_by_name(model: type[models.Model]) -> dict[str, Any]:
+    cached: dict[str, Any] | None = _FIELDS.get(model)
+    if cached is None:
+        cached = {f.name: f for f in model._meta.get_fields() if f.concrete}
+        _FIELDS[model] = cached
+    return cached
+
+
+_FIELDS: dict[type[models.Model], dict[str, Any]] = {}
+
+
 def deserialize(row: dict[str, Any]) -> tuple[models.Model, dict[str, list[Any]]]:
-    """An unsaved instance and its many-to-many ids, from `serialize` output."""
-    plain = {k: row[k] for k in ("model", "pk", "fields")}
-    (item,) = list(serializers.deserialize("python", [plain]))
-    return item.object, {name: list(ids) for name, ids in (item.m2m_data or {}).items()}
+    """An unsaved instance and its many-to-many ids, from `serialize` output.
+
+    What Django's "python" deserializer does for these rows (each value through its field's
+    `to_python`; a foreign key through its target field's), without its per-row machinery
+    (natural keys, m2m managers): a backlog is tens of thousands of rows. A field this
+    version does not know (a newer node) is ignored rather than failing the whole batch."""
+    model = model_of(row["model"])
+    fields = _fields_by_name(model)
+    pk = model._meta.pk
+    assert pk is not None
+    values: dict[str, Any] = {pk.attname: pk.to_python(row["pk"])}
+    many: dict[str, list[Any]] = {}
+    for name, value in row["fields"].items():
+        field = fields.get(name)
+        if field is None:
+            continue
+        if field.many_to_many:
+            many[name] = [field.target_field.to_python(v) for v in value or []]
+        elif field.is_relation:
+            target = field.target_field
+            values[field.attname] = None if value is None else target.to_python(value)
+        else:
+            values[field.attname] = field.to_python(value)
+    return model(**values), many
 
 
 def store_files(obj: models.Model, row: dict[str, Any]) -> None:

@@ -442,3 +442,29 @@ def test_a_revocation_asked_at_the_center_is_carried_out_centrally(
     assert _ok(node.push([bad]))["conflicts"] == 1
     doc2.refresh_from_db()
     assert doc2.state == "valid"
+
+
+def test_a_centers_audit_chain_arrives_whole_and_verifies_centrally(node: FakeNode) -> None:
+    from baladiya.core import audit
+
+    prev, chain = audit.GENESIS, []
+    for seq in (1, 2):
+        event = AuditEvent(
+            id=seq,
+            seq=seq,
+            at=timezone.now().replace(microsecond=123456 + seq),  # microseconds matter
+            actor="clerk03",
+            action="application.submitted",
+            center="C03",
+            data={"reference": f"C03-26-00000{seq}"},
+            prev_hash=prev,
+        )
+        event.hash = audit._digest(prev, audit._fields(event))
+        prev = event.hash
+        chain.append(node.event(event))
+    _ok(node.push(chain))
+    assert central.verify_center_chain("C03") == []
+
+    CenterAuditEvent.objects.filter(center="C03", seq=1).update(actor="someone else")
+    problems = central.verify_center_chain("C03")
+    assert [p.seq for p in problems] == [1]

@@ -63,6 +63,8 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
             assert page.status_code == 200 and "Valid" in page.text, page.text[:500]
         backlog = center.sql("select count(*) from sync_outboxevent where sent_at is null")
         assert backlog == [(0,)]
+        # The center's own audit chain arrived whole and verifies centrally.
+        assert "chain intact" in central.cli("audit", "verify", "--center", "C03").stdout
         # A second round has nothing to send and changes nothing centrally.
         before = central.sql("select count(*) from sync_inboundevent")
         center.cli("sync", "--once")
