@@ -458,21 +458,24 @@ def worker_main(seed: int, drain: bool, phase_file: Path | None) -> int:
     return 0
 
 
-def prepare_main() -> dict[str, Any]:
+def prepare_main(enrolled: bool = False) -> dict[str, Any]:
     """A new node's database: tables, the Homs reference data with demo staff, citizens,
-    the signing key and the cashier's open drawer (seeding is kept out of the worker)."""
+    the signing key and the cashier's open drawer (seeding is kept out of the worker).
+    `enrolled`: the database is an enrolled center node's (its reference data came from the
+    central node): only the citizens and the drawer are added."""
     import datetime as dt
 
     from django.conf import settings
     from django.core.management import call_command
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # throwaway
-    call_command("migrate", verbosity=0)
     from baladiya.accounts.models import Citizen
     from baladiya.core.seed.homs import seed_homs
     from baladiya.documents import signing
 
-    seed_homs(demo=True)
+    if not enrolled:
+        call_command("migrate", verbosity=0)
+        seed_homs(demo=True)
     for i in range(CITIZENS):
         Citizen.objects.get_or_create(
             national_number=f"0903{i:07d}",
@@ -1037,22 +1040,25 @@ def run_crash_test(
     hooks: CrashHooks | None = None,
     progress: Callable[[CrashReport], None] | None = None,
     start_timeout: float = 120.0,
+    enrolled: bool = False,
 ) -> CrashReport:
     """Prepare a fresh center database in `db_dir`, kill its worker `kills` times at random
     points (`window`: seconds after its first ack), restart it each time, then check.
 
     Returns a `CrashReport`; `problems == []` when nothing acked was lost, no number is
     missing or doubled, the money balances, every document verifies and the database is
-    intact. `progress(report)` is called after each kill."""
+    intact. `progress(report)` is called after each kill. `enrolled`: `db_dir` already holds an
+    enrolled center node's database (issue 4: the kills are followed by sync)."""
     started = time.monotonic()
     hooks = hooks or CrashHooks()
     folder = Path(db_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / DB_NAME
-    for stale in folder.glob(f"{DB_NAME}*"):
-        stale.unlink()
+    if not enrolled:
+        for stale in folder.glob(f"{DB_NAME}*"):
+            stale.unlink()
     report = CrashReport(db=db)
-    run_child("prepare", db)
+    run_child("prepare", db, *(["--enrolled"] if enrolled else []))
     rng = random.Random(seed)
     for i in range(kills):
         run = _kill_run(
@@ -1136,6 +1142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", action="store_true", help="finish pending work, then exit")
     parser.add_argument("--phase-file", type=Path)
     parser.add_argument("--acks", type=Path)
+    parser.add_argument("--enrolled", action="store_true", help="prepare: keep the node's data")
     args = parser.parse_args(argv)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{args.db}")
     if args.action == "worker":
@@ -1145,7 +1152,7 @@ def main(argv: list[str] | None = None) -> int:
         return _startup_check()
     with _stdout_to_stderr():
         if args.action == "prepare":
-            result = prepare_main()
+            result = prepare_main(enrolled=args.enrolled)
         else:
             if args.acks is None:
                 parser.error("check needs --acks")
