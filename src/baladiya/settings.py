@@ -323,8 +323,11 @@ SYNC_CENTRAL_URL = env_str("BALADIYA_CENTRAL_URL", "")
 # Seconds between sync rounds while the link works (failures back off up to SYNC_MAX_BACKOFF).
 SYNC_INTERVAL_SECONDS = float(env_str("BALADIYA_SYNC_INTERVAL_SECONDS", "15"))
 SYNC_MAX_BACKOFF_SECONDS = float(env_str("BALADIYA_SYNC_MAX_BACKOFF_SECONDS", "300"))
-SYNC_BATCH_SIZE = env_int("BALADIYA_SYNC_BATCH_SIZE", 500)
-SYNC_TIMEOUT_SECONDS = float(env_str("BALADIYA_SYNC_TIMEOUT_SECONDS", "30"))
+SYNC_BATCH_SIZE = env_int("BALADIYA_SYNC_BATCH_SIZE", 2000)
+# ...and at most about this much JSON per batch (before compression): documents' PDFs make a
+# day's work megabytes, and one batch must cross a slow link within the timeout.
+SYNC_BATCH_BYTES = env_int("BALADIYA_SYNC_BATCH_BYTES", 8_000_000)
+SYNC_TIMEOUT_SECONDS = float(env_str("BALADIYA_SYNC_TIMEOUT_SECONDS", "60"))
 # Central: how long a process may keep its list of enrolled centers (a first pull waits
 # this long after enrolment).
 SYNC_ENROLLED_CACHE_SECONDS = float(

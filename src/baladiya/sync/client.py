@@ -8,6 +8,8 @@ alone (it comes back in a later pull if central disagreed).
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import logging
 import random
 import threading
@@ -216,16 +218,26 @@ class _Batch:
 
 
 def _prepare(after: int, size: int) -> _Batch | None:
-    """The next batch after event `after`: read, trimmed to last snapshots, compressed."""
-    batch = list(OutboxEvent.objects.filter(sent_at=None, seq__gt=after).order_by("seq")[:size])
-    if not batch:
+    """The next batch after event `after`: at most `size` events and about
+    `SYNC_BATCH_BYTES` of JSON (a day's documents are megabytes: a batch must still cross a
+    slow link within the timeout), trimmed to last snapshots, compressed."""
+    rows = list(OutboxEvent.objects.filter(sent_at=None, seq__gt=after).order_by("seq")[:size])
+    if not rows:
         return None
-    payload = {
-        "first_seq": batch[0].seq,
-        "last_seq": batch[-1].seq,
-        "events": [_wire(e) for e in _latest_snapshots(batch)],
-    }
-    return _Batch(batch[0].seq, batch[-1].seq, protocol.encode_body(payload))
+    cap = settings.SYNC_BATCH_BYTES
+    encoded: list[tuple[OutboxEvent, str]] = []
+    total = 0
+    for event in rows:
+        text = json.dumps(_wire(event), ensure_ascii=False, separators=(",", ":"))
+        if encoded and total + len(text) > cap:
+            break
+        encoded.append((event, text))
+        total += len(text)
+    batch = [event for event, _text in encoded]
+    kept = {event.seq for event in _latest_snapshots(batch)}
+    events = ",".join(text for event, text in encoded if event.seq in kept)
+    body = f'{{"first_seq":{batch[0].seq},"last_seq":{batch[-1].seq},"events":[{events}]}}'
+    return _Batch(batch[0].seq, batch[-1].seq, gzip.compress(body.encode("utf-8"), 6))
 
 
 def _prepare_aside(after: int, size: int) -> _Batch | None:

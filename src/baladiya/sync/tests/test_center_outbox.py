@@ -3,6 +3,7 @@ pushed in order, and what comes down from central is applied without bouncing ba
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -207,3 +208,27 @@ def test_a_revocation_at_a_center_is_queued_for_the_central_node(
     queued = OutboxEvent.objects.get(op="request")
     assert queued.model == "documents.revoke" and queued.object_id == doc.number
     assert queued.data == {"reason": "wrong name", "actor": "sup03"}
+
+
+@AS_CENTER
+def test_batches_are_cut_by_size_and_their_ranges_follow_on(
+    settings: Any, clerk: User, service: Service, citizen: Citizen, center: Center
+) -> None:
+    signing.active_key()
+    for _ in range(3):
+        _submit(clerk, service, citizen, center)
+    total = OutboxEvent.objects.count()
+    settings.SYNC_BATCH_BYTES = 3000  # a few events per batch
+    transport = Recorder([])
+
+    def answer(method: str, path: str, body: bytes, headers: dict[str, str]) -> client.Reply:
+        payload = protocol.decode_body(body)
+        transport.requests.append((method, path, payload, headers))
+        return client.Reply(200, {"applied_through": payload["last_seq"]})
+
+    transport.send = answer  # type: ignore[method-assign]
+    result = client.push(transport)
+    ranges = [(p["first_seq"], p["last_seq"]) for _m, _p, p, _h in transport.requests]
+    assert len(ranges) > 2 and result.sent == total
+    assert ranges[0][0] == 1 and ranges[-1][1] == total
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))  # no hole, no overlap
