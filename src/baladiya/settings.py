@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "baladiya.portal",
     "baladiya.api",
     "baladiya.sync",
+    "baladiya.water",
     "ninja",  # its bundled Swagger UI files: the API docs load nothing from outside
 ]
 

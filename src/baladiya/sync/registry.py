@@ -69,6 +69,8 @@ PULL_ALL = (
     "catalog.servicefield",
     "catalog.requiredattachment",
     "catalog.fee",
+    "water.tariff",
+    "water.slab",
     "documents.signingkey",
 )
 # Pulled only where they concern the center (see `concerns`).

@@ -39,6 +39,7 @@ from baladiya.catalog.models import (
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core import audit
 from baladiya.core.money import from_old_pounds
+from baladiya.water.seed import seed_tariffs
 
 FEES_FROM = dt.date(2026, 1, 1)  # the new pound: published old-pound fees converted from here
 DOCUMENT_TEMPLATE = "certificate.typ"
@@ -757,6 +758,7 @@ def seed_homs(stdout: TextIO | None = None, *, demo: bool = False) -> dict[str, 
         centers = _seed_centers(tally, by_name)
         agencies = _seed_agencies(tally)
         _seed_services(tally, agencies)
+        tally.add("water tariffs", seed_tariffs())
         if demo:
             _seed_staff(tally, centers, agencies)
             _seed_citizens(tally)

@@ -35,6 +35,7 @@ def test_a_center_works_offline_and_catches_up(tmp_path: Path) -> None:
             center.sql("select count(*) from accounts_user where center_id is not null")[0][0] > 0
         )
         assert center.sql("select count(*) from catalog_service")[0][0] >= 10
+        assert center.sql("select count(*) from water_slab") == [(5,)]  # tariffs, for bills
 
         central.stop()  # the link is down from here
         served = json_line(center.python("baladiya.sync.tests.offline_counter", "3"))

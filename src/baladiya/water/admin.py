@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from baladiya.water.models import Bill, Slab, Subscription, Tariff
+
+
+class SlabInline(admin.TabularInline):
+    model = Slab
+    extra = 0
+
+
+@admin.register(Tariff)
+class TariffAdmin(admin.ModelAdmin):
+    list_display = ("category", "valid_from", "fixed_charge", "note")
+    list_filter = ("category",)
+    inlines = [SlabInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("meter_number", "subscriber", "category", "meter_status", "neighbourhood")
+    list_filter = ("category", "meter_status")
+    search_fields = ("meter_number", "subscriber__national_number")
+    raw_id_fields = ("subscriber",)
+
+
+@admin.register(Bill)
+class BillAdmin(admin.ModelAdmin):
+    list_display = ("subscription", "cycle", "consumption", "amount", "state", "estimated")
+    list_filter = ("state", "estimated")
+    search_fields = ("subscription__meter_number",)
+    raw_id_fields = ("subscription",)

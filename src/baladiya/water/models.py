@@ -1,0 +1,170 @@
+"""Water services on behalf of the city's water establishment (issue 5): subscriptions
+(a meter at an address, its subscriber and category), dated tariffs with consumption slabs,
+and bills per billing cycle.
+
+Money in piastres (core.money); consumption in whole cubic metres, as meters are read.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.core.models import BaseModel
+
+
+class Category(models.TextChoices):
+    HOUSEHOLD = "household", _("Household")
+    GOVERNMENT = "government", _("Government")
+    COMMERCIAL = "commercial", _("Commercial")
+    INDUSTRIAL = "industrial", _("Industrial")
+    TOURIST = "tourist", _("Tourist")
+
+
+class MeterStatus(models.TextChoices):
+    WORKING = "working", _("Working")
+    BROKEN = "broken", _("Broken")
+    REPLACED = "replaced", _("Replaced")
+    REMOVED = "removed", _("Removed")
+
+
+class Subscription(BaseModel):
+    """A water subscription: one meter at one address, with its current subscriber. Owners
+    and meters change over time; their history is kept (`OwnerPeriod`, `MeterChange`)."""
+
+    meter_number = models.CharField(_("meter number"), max_length=30, unique=True)
+    subscriber = models.ForeignKey(
+        "accounts.Citizen",
+        on_delete=models.PROTECT,
+        related_name="water_subscriptions",
+        verbose_name=_("subscriber"),
+    )
+    address = models.CharField(_("address"), max_length=250)
+    neighbourhood = models.ForeignKey(
+        "centers.Neighbourhood",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("neighbourhood"),
+    )
+    category = models.CharField(_("usage category"), max_length=12, choices=Category.choices)
+    meter_status = models.CharField(
+        _("meter status"), max_length=10, choices=MeterStatus.choices, default=MeterStatus.WORKING
+    )
+    active_since = models.DateField(_("active since"))
+
+    class Meta:
+        ordering = ["meter_number"]
+        verbose_name = _("water subscription")
+        verbose_name_plural = _("water subscriptions")
+
+    def __str__(self) -> str:
+        return self.meter_number
+
+
+class OwnerPeriod(BaseModel):
+    """Who held the subscription when: a transfer closes one period and opens the next."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="owners")
+    citizen = models.ForeignKey("accounts.Citizen", on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField(_("from"))
+    valid_to = models.DateField(_("to"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: {self.citizen_id} from {self.valid_from}"
+
+
+class MeterChange(BaseModel):
+    """A meter replaced at a subscription (the old number is kept)."""
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="meter_changes"
+    )
+    old_number = models.CharField(max_length=30)
+    new_number = models.CharField(max_length=30)
+    changed_on = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.old_number} -> {self.new_number}"
+
+
+class Tariff(BaseModel):
+    """The price of water for one usage category from a date, per billing cycle: a fixed
+    charge plus consumption slabs. Household slabs price the **whole** quantity at the rate of
+    the slab it falls in (DESIGN §7), not each part at its own rate."""
+
+    category = models.CharField(_("usage category"), max_length=12, choices=Category.choices)
+    valid_from = models.DateField(_("valid from"))
+    fixed_charge = models.PositiveBigIntegerField(_("fixed charge per cycle (piastres)"), default=0)
+    note = models.CharField(_("note"), max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["category", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "valid_from"], name="tariff_per_day")
+        ]
+        verbose_name = _("water tariff")
+        verbose_name_plural = _("water tariffs")
+
+    def __str__(self) -> str:
+        return f"{self.category} from {self.valid_from}"
+
+
+class Slab(models.Model):
+    """From `from_m3` to `to_m3` (inclusive; open-ended when empty), `price_per_m3` piastres."""
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="slabs")
+    from_m3 = models.PositiveIntegerField(_("from (m³)"))
+    to_m3 = models.PositiveIntegerField(_("to (m³)"), null=True, blank=True)
+    price_per_m3 = models.PositiveBigIntegerField(_("price per m³ (piastres)"))
+
+    class Meta:
+        ordering = ["tariff", "from_m3"]
+
+    def __str__(self) -> str:
+        return f"{self.from_m3}-{self.to_m3 or '∞'}: {self.price_per_m3}"
+
+    def clean(self) -> None:
+        if self.to_m3 is not None and self.to_m3 < self.from_m3:
+            raise ValidationError({"to_m3": _("The slab ends before it starts.")})
+
+
+class Bill(BaseModel):
+    """One billing cycle of one subscription, from two readings (the second may be an
+    estimate, flagged). The amount is computed once, with the tariff in force at the cycle's
+    end, and kept: a later tariff never changes an issued bill."""
+
+    class State(models.TextChoices):
+        UNPAID = "unpaid", _("Unpaid")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="bills")
+    cycle = models.CharField(_("billing cycle"), max_length=10)  # e.g. "2026-03" (2-month cycle 3)
+    period_end = models.DateField(_("end of the cycle"))
+    previous_reading = models.PositiveIntegerField(_("previous reading (m³)"))
+    current_reading = models.PositiveIntegerField(_("current reading (m³)"))
+    estimated = models.BooleanField(_("estimated reading"), default=False)
+    consumption = models.PositiveIntegerField(_("consumption (m³)"))
+    amount = models.PositiveBigIntegerField(_("amount (piastres)"))
+    due_date = models.DateField(_("due date"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UNPAID)
+    external_ref = models.CharField(max_length=60, blank=True)  # the establishment's bill id
+
+    class Meta:
+        ordering = ["subscription", "period_end"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "cycle"], name="bill_per_cycle")
+        ]
+        indexes = [models.Index(fields=["subscription", "state", "period_end"])]
+        verbose_name = _("water bill")
+        verbose_name_plural = _("water bills")
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.cycle}"
