@@ -360,6 +360,42 @@ def record_cash_payment(
     return receipt
 
 
+def take_cash(
+    cashier: User, center: Center, amount: int, payer_name: str, description: str
+) -> Receipt:
+    """Cash for something that is not an application (a water bill, a tax), into the
+    cashier's open drawer at `center`: a numbered receipt, audited. Runs inside the caller's
+    transaction (the caller records what was paid in the same one)."""
+    staff = _require_cashier_at(cashier, center)
+    if amount <= 0:
+        raise DomainError(_("There is nothing to pay."), code="nothing_to_pay")
+    with transaction.atomic(savepoint=False):
+        session = _drawer_for(staff, center)
+        receipt = Receipt.objects.create(
+            number=next_reference(center.code, RECEIPT_KIND),
+            center=center,
+            session=session,
+            method=PaymentMethod.CASH,
+            amount=amount,
+            payer_name=payer_name[:200],
+            description=description[:250],
+            issued_at=timezone.now(),
+            business_date=session.business_date,
+            issued_by=staff,
+        )
+        audit.record(
+            "payments.receipt_issued",
+            actor=staff,
+            obj=receipt,
+            center=center.code,
+            number=receipt.number,
+            method=receipt.method,
+            amount=amount,
+            session=str(session.pk),
+        )
+    return receipt
+
+
 def record_gateway_payment(
     app: Application, amount: int, external_ref: str, *, paid_at: dt.datetime | None = None
 ) -> Receipt:

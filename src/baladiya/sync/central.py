@@ -495,6 +495,8 @@ class _BatchApplier:
     feed: list[tuple[str, str]] = field(default_factory=list)
     revoked_documents: set[str] = field(default_factory=set)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # Applied, and listed for a person all the same (an overpayment to refund).
+    flags: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
     # ------------------------------------------------------------ intake
 
@@ -762,6 +764,54 @@ class _BatchApplier:
         self.relay.append(obj)
         return ""
 
+    def _add_bill(self, obj: Any, event: dict[str, Any]) -> str:
+        """Water bills are central's (from the establishment); a center only pays them. A bill
+        paid at two offline centers: both payments are real money a citizen holds a receipt
+        for, so both are kept; the later one is an overpayment credit, flagged for refund."""
+        from baladiya.water.models import Bill, BillPayment
+
+        if event["model"] == "water.bill":
+            current = Bill.objects.filter(pk=obj.pk).values("state", "amount").first()
+            if current is None:
+                return _("The bill is not in the central register.")
+            if obj.state != "paid" or obj.amount != current["amount"]:
+                return _("A center may only mark a bill paid.")
+            if current["state"] == "unpaid":
+                self._keep(obj, event)
+            return ""  # already paid here: the payment row says by whom, twice or not
+        from baladiya.payments.models import Receipt
+
+        receipt: Any = self.rows["payments.receipt"].get(str(obj.receipt_id))
+        receipt = receipt or Receipt.objects.filter(pk=obj.receipt_id).first()
+        if receipt is None or receipt.center_id != self.center.pk:
+            return _("The payment's receipt is not this center's.")
+        bill = Bill.objects.filter(pk=obj.bill_id).first()
+        if bill is None:
+            return _("The bill is not in the central register.")
+        pending: dict[str, Any] = self.rows["water.billpayment"]
+        earlier = [p for p in pending.values() if p.bill_id == obj.bill_id]
+        if earlier or BillPayment.objects.filter(bill_id=obj.bill_id).exists():
+            obj.overpayment = True
+            self._keep(obj, event)
+            self.flags.append(
+                (
+                    event,
+                    _(
+                        "Bill %(cycle)s of meter %(meter)s was paid twice; receipt %(receipt)s "
+                        "is an overpayment credit of %(amount)s piastres, to refund."
+                    )
+                    % {
+                        "cycle": bill.cycle,
+                        "meter": bill.subscription.meter_number,
+                        "receipt": receipt.number,
+                        "amount": obj.amount,
+                    },
+                )
+            )
+            return ""
+        self._keep(obj, event)
+        return ""
+
     def _add_ticket(self, obj: Any, event: dict[str, Any]) -> str:
         """A center opens tickets and replies; the directorate answers and closes, centrally."""
         from baladiya.centers.models import SupportTicket
@@ -849,6 +899,17 @@ class _BatchApplier:
             reason = self._revoke(event)
             if reason:
                 self._conflict(event, reason)
+        for event, reason in self.flags:
+            self.conflicts.append(
+                SyncConflict(
+                    center=self.center.code,
+                    seq=event["seq"],
+                    model=str(event["model"])[:60],
+                    object_id=str(event["object_id"])[:64],
+                    reason=str(reason)[:300],
+                    pushed=event["data"],
+                )
+            )
         with capture.applying_remote():
             if self.conflicts:
                 SyncConflict.objects.bulk_create(self.conflicts)

@@ -30,6 +30,7 @@ AUDIT = "audit"  # the node's audit chain, kept apart per center
 COUNTER = "counter"  # the node's number series, kept for replacing its PC
 RELAY = "relay"  # messages central sends on the node's behalf (SMS)
 TICKET = "ticket"  # support tickets: opened at the center, answered by the directorate
+BILL = "bill"  # water bills paid at a center: never dropped, paid twice = overpayment
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ PUSH: dict[str, PushRule] = {
         PushRule("notifications.outboxmessage", RELAY),
         PushRule("centers.supportticket", TICKET),
         PushRule("centers.ticketreply", TICKET),
+        PushRule("water.bill", BILL),
+        PushRule("water.billpayment", BILL),
     )
 }
 

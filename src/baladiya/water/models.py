@@ -168,3 +168,19 @@ class Bill(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.cycle}"
+
+
+class BillPayment(BaseModel):
+    """A bill paid by a receipt. Not unique per bill on purpose: the same bill paid at two
+    offline centers is two real payments; the second becomes an overpayment credit flagged
+    for refund (decision 0009, rule 5), never dropped."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="payments")
+    receipt = models.ForeignKey(
+        "payments.Receipt", on_delete=models.PROTECT, related_name="bill_payments"
+    )
+    amount = models.PositiveBigIntegerField(_("amount (piastres)"))
+    overpayment = models.BooleanField(_("paid twice: refund due"), default=False)
+
+    def __str__(self) -> str:
+        return f"{self.bill_id} by {self.receipt_id}"

@@ -468,3 +468,71 @@ def test_a_centers_audit_chain_arrives_whole_and_verifies_centrally(node: FakeNo
     CenterAuditEvent.objects.filter(center="C03", seq=1).update(actor="someone else")
     problems = central.verify_center_chain("C03")
     assert [p.seq for p in problems] == [1]
+
+
+def test_a_bill_paid_at_two_offline_centers_becomes_an_overpayment_to_refund(
+    node: FakeNode,
+    citizen: Citizen,
+    center: Center,
+    other_center: Center,
+    cashier: User,
+    other_cashier: User,
+) -> None:
+    from baladiya.payments import services as pay
+    from baladiya.water.models import Bill, BillPayment, Category, Subscription
+    from baladiya.water.seed import seed_tariffs
+    from baladiya.water.services import pay_bills, record_bill
+
+    seed_tariffs()
+    meter = Subscription.objects.create(
+        meter_number="HMS-7",
+        subscriber=citizen,
+        address="x",
+        category=Category.HOUSEHOLD,
+        active_since=dt.date(2020, 1, 1),
+    )
+    bill, _ = record_bill(meter, "2026-01", dt.date(2026, 2, 28), 100, 140)
+    # Paid at C05 (online with central) ...
+    pay.open_session(other_cashier, 0)
+    pay_bills([bill], other_cashier, other_center)
+    # ... and, the same day, at C03 while it was offline.
+    session = CashierSession(
+        id=uuid7(),
+        created_at=timezone.now(),
+        center=center,
+        cashier=cashier,
+        state="open",
+        opened_at=timezone.now(),
+        business_date=dt.date.today(),
+        opening_float=0,
+    )
+    receipt = Receipt(
+        id=uuid7(),
+        created_at=timezone.now(),
+        number="C03-R26-000001",
+        center=center,
+        session=session,
+        method="cash",
+        amount=bill.amount,
+        payer_name=citizen.full_name,
+        description="water",
+        issued_at=timezone.now(),
+        business_date=dt.date.today(),
+        issued_by=cashier,
+    )
+    payment = BillPayment(
+        id=uuid7(), created_at=timezone.now(), bill=bill, receipt=receipt, amount=bill.amount
+    )
+    paid_here = Bill.objects.get(pk=bill.pk)  # as the center saw it: unpaid, then paid
+    paid_here.state = "paid"
+    result = _ok(
+        node.push(
+            [node.event(session), node.event(receipt), node.event(payment), node.event(paid_here)]
+        )
+    )
+    assert result["conflicts"] == 0  # applied: both payments are real money
+    payments = BillPayment.objects.filter(bill=bill).order_by("created_at")
+    assert [p.overpayment for p in payments] == [False, True]
+    assert Receipt.objects.filter(number="C03-R26-000001").exists()
+    flagged = SyncConflict.objects.get()
+    assert "paid twice" in flagged.reason and "C03-R26-000001" in flagged.reason

@@ -1,0 +1,158 @@
+"""Every write of the water app (issue 5): bills from readings, looking bills up, paying them
+at the counter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from baladiya.accounts.models import User
+from baladiya.centers.models import Center
+from baladiya.core import audit
+from baladiya.core.errors import Conflict, DomainError, NotFound
+from baladiya.core.money import format_pounds
+from baladiya.payments.models import Receipt
+from baladiya.payments.services import take_cash
+from baladiya.water.models import Bill, BillPayment, Subscription
+from baladiya.water.tariffs import charge, tariff_for
+
+DUE_DAYS = 30
+
+
+def record_bill(
+    subscription: Subscription,
+    cycle: str,
+    period_end: dt.date,
+    previous_reading: int,
+    current_reading: int,
+    *,
+    estimated: bool = False,
+    external_ref: str = "",
+    actor: object = None,
+) -> tuple[Bill, bool]:
+    """The bill of one cycle from its two readings, priced with the tariff in force at the
+    cycle's end. Recording the same bill again changes nothing (`(bill, False)`); the same
+    cycle with other readings is refused (a correction is the establishment's, not ours)."""
+    if current_reading < previous_reading:
+        raise DomainError(
+            _("The current reading (%(cur)s) is below the previous one (%(prev)s).")
+            % {"cur": current_reading, "prev": previous_reading},
+            code="reading_backwards",
+        )
+    existing = Bill.objects.filter(subscription=subscription, cycle=cycle).first()
+    if existing is not None:
+        same = (existing.previous_reading, existing.current_reading, existing.estimated) == (
+            previous_reading,
+            current_reading,
+            estimated,
+        )
+        if same:
+            return existing, False
+        raise Conflict(
+            _("Cycle %(cycle)s of meter %(meter)s was already billed with other readings.")
+            % {"cycle": cycle, "meter": subscription.meter_number},
+            code="bill_differs",
+        )
+    consumption = current_reading - previous_reading
+    priced = charge(tariff_for(subscription.category, period_end), consumption)
+    with transaction.atomic():
+        bill = Bill.objects.create(
+            subscription=subscription,
+            cycle=cycle,
+            period_end=period_end,
+            previous_reading=previous_reading,
+            current_reading=current_reading,
+            estimated=estimated,
+            consumption=consumption,
+            amount=priced.total,
+            due_date=period_end + dt.timedelta(days=DUE_DAYS),
+            external_ref=external_ref,
+        )
+        audit.record(
+            "water.bill_recorded",
+            actor=actor,
+            obj=bill,
+            meter=subscription.meter_number,
+            cycle=cycle,
+            consumption=consumption,
+            amount=bill.amount,
+            estimated=estimated,
+        )
+    return bill, True
+
+
+def find_subscriptions(query: str) -> QuerySet[Subscription]:
+    """By meter number or by the subscriber's national number (exact, digits only)."""
+    text = "".join(str(query or "").split())
+    if not text:
+        return Subscription.objects.none()
+    return (
+        Subscription.objects.filter(Q(meter_number=text) | Q(subscriber__national_number=text))
+        .select_related("subscriber", "neighbourhood")
+        .order_by("meter_number")
+    )
+
+
+def unpaid_bills(subscription: Subscription) -> QuerySet[Bill]:
+    """Oldest first: a citizen pays the oldest debt first."""
+    return subscription.bills.filter(state=Bill.State.UNPAID).order_by("period_end", "cycle")
+
+
+def pay_bills(bills: Sequence[Bill], cashier: User, center: Center) -> Receipt:
+    """Cash for one or several unpaid bills of one subscription: one receipt, each bill
+    `paid`. A bill already paid (a double click, a second cashier) refuses the whole payment
+    with its cycle named; nothing is written and the receipt number is given back."""
+    if not bills:
+        raise DomainError(_("Choose at least one bill to pay."), code="no_bill")
+    subscriptions = {b.subscription_id for b in bills}
+    if len(subscriptions) != 1:
+        raise DomainError(_("Pay the bills of one meter at a time."), code="several_meters")
+    with transaction.atomic():
+        locked = list(
+            Bill.objects.select_for_update()
+            .filter(pk__in=[b.pk for b in bills])
+            .select_related("subscription__subscriber")
+            .order_by("period_end")
+        )
+        if len(locked) != len({b.pk for b in bills}):
+            raise NotFound(_("A chosen bill does not exist."))
+        paid = [b.cycle for b in locked if b.state != Bill.State.UNPAID]
+        if paid:
+            raise Conflict(
+                _("Already paid or cancelled: %(cycles)s. Nothing was charged.")
+                % {"cycles": ", ".join(paid)},
+                code="bill_paid",
+            )
+        meter = locked[0].subscription
+        total = sum(b.amount for b in locked)
+        receipt = take_cash(
+            cashier,
+            center,
+            total,
+            meter.subscriber.full_name,
+            _("Water bills %(cycles)s, meter %(meter)s (%(amount)s)")
+            % {
+                "cycles": ", ".join(b.cycle for b in locked),
+                "meter": meter.meter_number,
+                "amount": format_pounds(total),
+            },
+        )
+        for bill in locked:
+            BillPayment.objects.create(bill=bill, receipt=receipt, amount=bill.amount)
+            bill.state = Bill.State.PAID
+            bill.save(update_fields=["state"])
+        audit.record(
+            "water.bills_paid",
+            actor=cashier,
+            obj=receipt,
+            center=center.code,
+            meter=meter.meter_number,
+            cycles=[b.cycle for b in locked],
+            amount=total,
+            receipt=receipt.number,
+        )
+    return receipt
