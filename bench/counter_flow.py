@@ -48,6 +48,7 @@ class Desk:
         from baladiya.accounts.models import Citizen, User
         from baladiya.catalog.models import Service
         from baladiya.centers.models import Center
+        from baladiya.core.crashtest import field_value
         from baladiya.payments import services as pay
 
         staffed = [
@@ -81,7 +82,7 @@ class Desk:
                     phone=f"+9639{index:02d}{i:06d}",
                 )
             )
-        fields = {f.name: _value(f) for f in service.fields.all()}
+        fields = {f.name: field_value(f) for f in service.fields.all()}
         return cls(center, clerk, cashier, service, citizens, fields)
 
     def submit(self) -> Any:
@@ -188,21 +189,6 @@ def run(state: dict[str, Any]) -> dict[str, Any]:
         "ms_per_application": round(1000 * seconds / n, 2),
         "steps_ms": {k: round(1000 * v / n, 2) for k, v in steps.items()},
     }
-
-
-def _value(field: object) -> str:
-    kind = getattr(field, "type", "text")
-    if kind == "national_number":
-        return "04019999999"
-    if kind == "phone":
-        return "+963944123456"
-    if kind == "date":
-        return "2026-01-15"
-    if kind == "number":
-        return "3"
-    if kind == "choice":
-        return str(getattr(field, "choices", [""])[0])
-    return "جهة عامة"
 
 
 if __name__ == "__main__":

@@ -20,24 +20,14 @@ def main(days: int, apps_per_day: int, payments_per_day: int) -> None:
     django.setup()
     from rich.progress import Progress
 
-    from baladiya.accounts import roles
-    from baladiya.accounts.models import Citizen, User
+    from baladiya.accounts.models import Citizen
     from baladiya.applications import services as apps
-    from baladiya.catalog.models import Service
-    from baladiya.centers.models import Center
     from baladiya.documents.services import issue_document
     from baladiya.payments import services as pay
     from baladiya.sync.models import OutboxEvent
-    from baladiya.sync.tests.offline_counter import _value
+    from baladiya.sync.tests.offline_counter import desk
 
-    center = Center.objects.get(code="C03")
-    clerk = User.objects.filter(center=center, groups__name=roles.CLERK).first()
-    cashier = User.objects.filter(center=center, groups__name=roles.CASHIER).first()
-    service = Service.objects.filter(approval=Service.Approval.COUNTER).order_by("code").first()
-    assert clerk and cashier and service
-    if pay.current_session(cashier) is None:
-        pay.open_session(cashier, 0)
-    fields = {f.name: _value(f) for f in service.fields.all()}
+    center, clerk, cashier, service, fields = desk()
     citizens = [
         Citizen.objects.create(
             national_number=f"0499{i:07d}",

@@ -26,7 +26,7 @@ from baladiya.core.numbering import next_value
 from baladiya.sync import registry
 
 _local = threading.local()
-_enrolled_cache: dict[str, Any] = {"at": -1e9, "ids": frozenset()}
+_enrolled_cache: dict[str, Any] = {"at": -1e9, "ids": frozenset(), "codes": frozenset()}
 
 
 def is_center_node() -> bool:
@@ -101,12 +101,19 @@ def _enrolled_center_ids() -> frozenset[Any]:
     if now - _enrolled_cache["at"] > settings.SYNC_ENROLLED_CACHE_SECONDS:
         from baladiya.sync.models import CenterNode
 
-        ids = frozenset(
-            CenterNode.objects.filter(revoked_at=None).values_list("center_id", flat=True)
+        rows = CenterNode.objects.filter(revoked_at=None).values_list("center_id", "center__code")
+        _enrolled_cache.update(
+            at=now, ids=frozenset(i for i, _ in rows), codes=frozenset(c for _, c in rows)
         )
-        _enrolled_cache.update(at=now, ids=ids)
     ids_now: frozenset[Any] = _enrolled_cache["ids"]
     return ids_now
+
+
+def enrolled_center_codes() -> frozenset[str]:
+    """The codes of the same centers (same cache)."""
+    _enrolled_center_ids()
+    codes: frozenset[str] = _enrolled_cache["codes"]
+    return codes
 
 
 def forget_enrolled_cache() -> None:

@@ -248,9 +248,7 @@ def guard_series(scope: str) -> None:
     """Central must not number in an enrolled center's series: the node is its only writer."""
     if capture.is_center_node() or scope in ("C00", "sync", "audit"):
         return
-    if not capture._enrolled_center_ids():
-        return
-    if CenterNode.objects.filter(center__code=scope, revoked_at=None).exists():
+    if scope in capture.enrolled_center_codes():  # cached: this runs for every number taken
         raise Conflict(
             _(
                 "Center %(code)s runs its own node: its numbers are given there, not on the "

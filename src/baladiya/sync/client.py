@@ -7,7 +7,6 @@ alone (it comes back in a later pull if central disagreed).
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import json
 import logging
@@ -488,9 +487,3 @@ def run_forever(stop: threading.Event, between: Callable[[], None] | None = None
         if between is not None:
             between()
         stop.wait(next_delay(state().failures))
-
-
-def since(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return _("never")
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")

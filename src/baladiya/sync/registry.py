@@ -87,8 +87,6 @@ PULL_SCOPED = (
     "centers.ticketreply",
 )
 PULL = PULL_ALL + PULL_SCOPED
-# Reference data: central-only. A center never pushes these, and refuses to edit them.
-CENTRAL_ONLY = frozenset(PULL_ALL) | {"accounts.user"}
 
 
 def model_of(label: str) -> type[models.Model]:

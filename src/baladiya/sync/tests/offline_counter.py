@@ -9,18 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from typing import Any
 
 
-def main(count: int, start: int = 0) -> None:
-    import django
-
-    django.setup()
+def desk() -> tuple[Any, Any, Any, Any, dict[str, str]]:
+    """C03's counter on this node: center, clerk, cashier (drawer open), the first counter
+    service and valid values for its form."""
     from baladiya.accounts import roles
-    from baladiya.accounts.models import Citizen, User
-    from baladiya.applications import services as apps
+    from baladiya.accounts.models import User
     from baladiya.catalog.models import Service
     from baladiya.centers.models import Center
-    from baladiya.documents.services import issue_document
+    from baladiya.core.crashtest import field_value
     from baladiya.payments import services as pay
 
     center = Center.objects.get(code="C03")
@@ -30,6 +29,19 @@ def main(count: int, start: int = 0) -> None:
     assert clerk and cashier and service
     if pay.current_session(cashier) is None:
         pay.open_session(cashier, 0)
+    return center, clerk, cashier, service, {f.name: field_value(f) for f in service.fields.all()}
+
+
+def main(count: int, start: int = 0) -> None:
+    import django
+
+    django.setup()
+    from baladiya.accounts.models import Citizen
+    from baladiya.applications import services as apps
+    from baladiya.documents.services import issue_document
+    from baladiya.payments import services as pay
+
+    center, clerk, cashier, service, fields = desk()
     done = []
     for i in range(start, start + count):
         citizen = Citizen.objects.create(
@@ -41,7 +53,6 @@ def main(count: int, start: int = 0) -> None:
             birth_date=dt.date(1985, 3, 1 + i % 28),
             phone=f"+96394400{i:04d}",
         )
-        fields = {f.name: _value(f) for f in service.fields.all()}
         app = apps.submit_application(
             clerk,
             apps.Submission(
@@ -58,21 +69,6 @@ def main(count: int, start: int = 0) -> None:
         doc = issue_document(app, clerk)
         done.append({"reference": app.reference, "receipt": receipt.number, "document": doc.number})
     print(json.dumps(done))
-
-
-def _value(field: object) -> str:
-    kind = getattr(field, "type", "text")
-    if kind == "national_number":
-        return "04012345678"
-    if kind == "phone":
-        return "+963944123456"
-    if kind == "date":
-        return "2026-01-01"
-    if kind == "number":
-        return "1"
-    if kind == "choice":
-        return str((getattr(field, "choices", None) or ["x"])[0])
-    return "bank"
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ def central_issue() -> dict[str, str]:
     from baladiya.applications.models import Application, Channel
     from baladiya.catalog.models import Service
     from baladiya.centers.models import Center
+    from baladiya.core.crashtest import field_value
     from baladiya.documents.services import issue_document
-    from baladiya.sync.tests.offline_counter import _value
 
     service = Service.objects.filter(approval=Service.Approval.BACK_OFFICE).order_by("code").first()
     assert service is not None
@@ -42,7 +42,7 @@ def central_issue() -> dict[str, str]:
             service=service,
             applicant=citizen,
             center=Center.objects.get(code="C00"),
-            fields={f.name: _value(f) for f in service.fields.all()},
+            fields={f.name: field_value(f) for f in service.fields.all()},
             channel=Channel.ONLINE,
             pickup_center=Center.objects.get(code="C03"),
         ),
