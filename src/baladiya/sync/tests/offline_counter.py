@@ -15,6 +15,8 @@ from typing import Any
 def desk() -> tuple[Any, Any, Any, Any, dict[str, str]]:
     """C03's counter on this node: center, clerk, cashier (drawer open), the first counter
     service and valid values for its form."""
+    from django.utils import timezone
+
     from baladiya.accounts import roles
     from baladiya.accounts.models import User
     from baladiya.catalog.models import Service
@@ -27,7 +29,13 @@ def desk() -> tuple[Any, Any, Any, Any, dict[str, str]]:
     cashier = User.objects.filter(center=center, groups__name=roles.CASHIER).first()
     service = Service.objects.filter(approval=Service.Approval.COUNTER).order_by("code").first()
     assert clerk and cashier and service
-    if pay.current_session(cashier) is None:
+    drawer = pay.current_session(cashier)
+    if drawer is not None and drawer.business_date != timezone.localdate():
+        # The node's clock crossed midnight (a clock off by hours does): count yesterday's
+        # drawer and open today's, as the cashier would.
+        pay.close_session(drawer, cashier, pay.session_totals(drawer).expected)
+        drawer = None
+    if drawer is None:
         pay.open_session(cashier, 0)
     return center, clerk, cashier, service, {f.name: field_value(f) for f in service.fields.all()}
 
