@@ -25,6 +25,7 @@ urlpatterns = [
     path("e/", include("baladiya.portal.urls")),
     path("api/", include("baladiya.api.urls")),
     path("sync/", include("baladiya.sync.urls")),
+    path("water/", include("baladiya.water.urls")),
     path("", include("baladiya.core.urls")),
 ]
 

@@ -26,7 +26,12 @@ from baladiya.core.numbering import next_value
 from baladiya.sync import registry
 
 _local = threading.local()
-_enrolled_cache: dict[str, Any] = {"at": -1e9, "ids": frozenset(), "codes": frozenset()}
+_enrolled_cache: dict[str, Any] = {
+    "at": -1e9,
+    "ids": frozenset(),
+    "codes": frozenset(),
+    "neighbourhoods": frozenset(),
+}
 
 
 def is_center_node() -> bool:
@@ -99,11 +104,17 @@ def _enrolled_center_ids() -> frozenset[Any]:
     application; a first pull waits out this cache, see `central.snapshot_ready`)."""
     now = time.monotonic()
     if now - _enrolled_cache["at"] > settings.SYNC_ENROLLED_CACHE_SECONDS:
+        from baladiya.centers.models import Center
         from baladiya.sync.models import CenterNode
 
         rows = CenterNode.objects.filter(revoked_at=None).values_list("center_id", "center__code")
+        ids = frozenset(i for i, _ in rows)
+        served = Center.neighbourhoods.through.objects.filter(center_id__in=ids)  # type: ignore[attr-defined]
         _enrolled_cache.update(
-            at=now, ids=frozenset(i for i, _ in rows), codes=frozenset(c for _, c in rows)
+            at=now,
+            ids=ids,
+            codes=frozenset(c for _, c in rows),
+            neighbourhoods=frozenset(served.values_list("neighbourhood_id", flat=True)),
         )
     ids_now: frozenset[Any] = _enrolled_cache["ids"]
     return ids_now
@@ -114,6 +125,13 @@ def enrolled_center_codes() -> frozenset[str]:
     _enrolled_center_ids()
     codes: frozenset[str] = _enrolled_cache["codes"]
     return codes
+
+
+def served_neighbourhood_ids() -> frozenset[Any]:
+    """Neighbourhoods served by those centers (same cache): their water bills go down."""
+    _enrolled_center_ids()
+    ids: frozenset[Any] = _enrolled_cache["neighbourhoods"]
+    return ids
 
 
 def forget_enrolled_cache() -> None:
@@ -136,10 +154,23 @@ def _feed_worthy(label: str, obj: models.Model) -> bool:
         return getattr(obj, "center_id", None) in enrolled
     if label == "centers.ticketreply":
         return getattr(obj.ticket, "center_id", None) in enrolled  # type: ignore[attr-defined]
+    if label == "water.subscription":
+        return getattr(obj, "neighbourhood_id", None) in served_neighbourhood_ids()
+    if label == "water.bill":
+        return _subscription_served(obj.subscription_id)  # type: ignore[attr-defined]
     app: Any = obj if label == "applications.application" else getattr(obj, "application", None)
     if app is None:  # a citizen: its applications' changes carry it along
         return False
     return bool({app.center_id, app.pickup_center_id} & enrolled)
+
+
+def _subscription_served(subscription_id: Any) -> bool:
+    from baladiya.water.models import Subscription
+
+    served = served_neighbourhood_ids()
+    return bool(served) and (
+        Subscription.objects.filter(pk=subscription_id, neighbourhood_id__in=served).exists()
+    )
 
 
 def append_change(label: str, object_id: str, op: str = "upsert") -> None:
@@ -175,6 +206,8 @@ def _feed_extra(label: str, obj: models.Model) -> list[tuple[str, str]]:
     """An application concerning a center brings its applicant along."""
     if label == "applications.application":
         return [("accounts.citizen", str(obj.applicant_id))]  # type: ignore[attr-defined]
+    if label == "water.subscription":
+        return [("accounts.citizen", str(obj.subscriber_id))]  # type: ignore[attr-defined]
     return []
 
 
@@ -217,11 +250,77 @@ def _on_m2m(sender: Any, instance: models.Model, action: str, **kwargs: Any) -> 
 
 
 def rows_changed(model: type[models.Model], pks: Iterable[Any]) -> None:
-    """Capture rows changed by a write that sends no signal (`QuerySet.update`)."""
+    """Capture rows changed by a write that sends no signal (`QuerySet.update`,
+    `bulk_create`: a water import writes hundreds of thousands of rows)."""
     if _suppressed():
         return
-    for obj in model._base_manager.filter(pk__in=list(pks)):
+    pks = list(pks)
+    label = registry.label_of(model)
+    if not is_center_node() and label in _BULK_SCOPES:
+        append_changes(_BULK_SCOPES[label](pks))
+        return
+    for obj in model._base_manager.filter(pk__in=pks):
         _on_save(model, obj)
+
+
+def _served(rows: Iterable[tuple[str, Any, Any]]) -> list[tuple[str, str]]:
+    """(label, pk, neighbourhood) rows -> feed entries for the served neighbourhoods."""
+    served = served_neighbourhood_ids()
+    return [(label, str(pk)) for label, pk, where in rows if where in served]
+
+
+def _bulk_subscriptions(pks: list[Any]) -> list[tuple[str, str]]:
+    from baladiya.water.models import Subscription
+
+    if not served_neighbourhood_ids():
+        return []
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(pks), 5000):
+        rows = Subscription.objects.filter(pk__in=pks[start : start + 5000]).values_list(
+            "pk", "subscriber_id", "neighbourhood_id"
+        )
+        for pk, citizen, where in rows:
+            out += _served(
+                [("accounts.citizen", citizen, where), ("water.subscription", pk, where)]
+            )
+    return out
+
+
+def _bulk_bills(pks: list[Any]) -> list[tuple[str, str]]:
+    from baladiya.water.models import Bill
+
+    if not served_neighbourhood_ids():
+        return []
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(pks), 5000):
+        rows = Bill.objects.filter(pk__in=pks[start : start + 5000]).values_list(
+            "pk", "subscription__neighbourhood_id"
+        )
+        out += _served(("water.bill", pk, where) for pk, where in rows)
+    return out
+
+
+def _bulk_citizens(pks: list[Any]) -> list[tuple[str, str]]:
+    """A citizen goes down with an application or a subscription that concerns a center;
+    an imported citizen's subscription brings it along (`_bulk_subscriptions`)."""
+    from baladiya.water.models import Subscription
+
+    if not served_neighbourhood_ids():
+        return []
+    out: list[tuple[str, str]] = []
+    for start in range(0, len(pks), 5000):
+        rows = Subscription.objects.filter(subscriber_id__in=pks[start : start + 5000]).values_list(
+            "subscriber_id", "neighbourhood_id"
+        )
+        out += _served(("accounts.citizen", pk, where) for pk, where in rows)
+    return out
+
+
+_BULK_SCOPES = {
+    "water.subscription": _bulk_subscriptions,
+    "water.bill": _bulk_bills,
+    "accounts.citizen": _bulk_citizens,
+}
 
 
 def connect() -> None:

@@ -776,6 +776,9 @@ class _BatchApplier:
                 return _("A center may only mark a bill paid.")
             if current["state"] == "unpaid":
                 self._keep(obj, event)
+                if capture._subscription_served(obj.subscription_id):
+                    # Another center serving the same neighbourhood must not take it again.
+                    self.feed.append(("water.bill", str(obj.pk)))
             return ""  # already paid here: the payment row says by whom, twice or not
         from baladiya.payments.models import Receipt
 
@@ -962,7 +965,7 @@ def _snapshot(node: CenterNode) -> dict[str, Any]:
     cursor = Change.objects.order_by("-id").values_list("id", flat=True).first() or 0
     rows = []
     for label in registry.PULL:
-        rows.extend(_rows(label, node.center, None))
+        rows.extend(_rows(label, node.center, None, snapshot=True))
     _note_pull(node, cursor)
     return {"cursor": cursor, "more": False, "rows": rows, "deletes": [], "snapshot": True}
 
@@ -971,12 +974,14 @@ def _note_pull(node: CenterNode, cursor: int) -> None:
     CenterNode.objects.filter(pk=node.pk).update(last_pull_at=timezone.now(), cursor=cursor)
 
 
-def _rows(label: str, center: Center, ids: set[str] | None) -> list[dict[str, Any]]:
+def _rows(
+    label: str, center: Center, ids: set[str] | None, *, snapshot: bool = False
+) -> list[dict[str, Any]]:
     model = registry.model_of(label)
     qs = model._base_manager.all()
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
-    scope = registry.concerns(label, center.pk)
+    scope = registry.concerns(label, center.pk, snapshot=snapshot)
     if scope is not None:
         qs = qs.filter(scope).distinct()
     out = []

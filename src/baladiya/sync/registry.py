@@ -85,6 +85,10 @@ PULL_SCOPED = (
     "documents.issueddocument",
     "centers.supportticket",
     "centers.ticketreply",
+    # Water bills for collection at the counter (issue 5): the subscriptions in the
+    # neighbourhoods the center serves, and their bills (a snapshot takes the unpaid ones).
+    "water.subscription",
+    "water.bill",
 )
 PULL = PULL_ALL + PULL_SCOPED
 
@@ -97,15 +101,25 @@ def label_of(model: type[models.Model]) -> str:
     return str(model._meta.label_lower)
 
 
-def concerns(label: str, center_id: Any) -> Q | None:
-    """Rows of `label` a center needs (None: all of them)."""
+def concerns(label: str, center_id: Any, *, snapshot: bool = False) -> Q | None:
+    """Rows of `label` a center needs (None: all of them). A first pull (`snapshot`) leaves
+    out what a center cannot act on: bills already paid."""
     pickup_here = Q(pickup_center_id=center_id) & ~Q(center_id=center_id)
     if label == "accounts.user":
         # Staff (not citizens' portal accounts): its own to log in offline, the others because
         # the history of a document routed here names them (sent without a usable password).
         return Q(citizen__isnull=True) & ~Q(username__startswith="+")
     if label == "accounts.citizen":
-        return Q(applications__pickup_center_id=center_id) | Q(applications__center_id=center_id)
+        return (
+            Q(applications__pickup_center_id=center_id)
+            | Q(applications__center_id=center_id)
+            | Q(water_subscriptions__neighbourhood__centers=center_id)
+        )
+    if label == "water.subscription":
+        return Q(neighbourhood__centers=center_id)
+    if label == "water.bill":
+        served = Q(subscription__neighbourhood__centers=center_id)
+        return served & Q(state="unpaid") if snapshot else served
     if label == "applications.application":
         # Applications made here (back-office decisions come back) or to be collected here.
         return Q(center_id=center_id) | pickup_here
