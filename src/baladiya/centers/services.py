@@ -9,8 +9,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from baladiya.centers.models import Center, Neighbourhood
+from baladiya.core.errors import DomainError
+
+ELECTRONIC_CENTER = "C00"
+
+
+def electronic_center() -> Center:
+    """C00: where online applications and online payments are numbered."""
+    center = Center.objects.filter(code=ELECTRONIC_CENTER).first()
+    if center is None:
+        raise DomainError(
+            _("The electronic center is not set up on this server."),
+            code="no_electronic_center",
+        )
+    return center
 
 
 def active_centers() -> QuerySet[Center]:

@@ -351,7 +351,15 @@ def notify_refund(refund: Refund) -> None:
     from baladiya.core.money import format_pounds
 
     app = refund.receipt.application
-    if app is None:
+    if app is None:  # an online payment of something else (water bills): its payer
+        intent = getattr(refund.receipt, "payment_intent", None)
+        phone = intent.payer_phone if intent is not None else ""
+        with translation.override("ar"):
+            text = _(
+                "Homs City Council: %(amount)s SYP of receipt %(receipt)s have been refunded."
+            ) % {"amount": format_pounds(refund.amount), "receipt": refund.receipt.number}
+        if phone:
+            queue_sms(phone, str(text), dedupe_key=f"refund:{refund.pk}")
         return
     with translation.override("ar"):
         text = _(

@@ -180,9 +180,20 @@ class PaymentIntent(BaseModel):
     A success reported by the gateway wins over any other state (money taken is receipted).
     """
 
+    # What is paid: an application's fee, or something else a purpose registered for
+    # (`payments.gateways.purposes`, e.g. water bills), described by `subject`.
     application = models.ForeignKey(
-        "applications.Application", on_delete=models.PROTECT, related_name="payment_intents"
+        "applications.Application",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_intents",
     )
+    purpose = models.CharField(_("purpose"), max_length=20, default="application")
+    subject = models.JSONField(default=dict, blank=True)
+    payer_name = models.CharField(max_length=200, blank=True)
+    payer_phone = models.CharField(max_length=20, blank=True)
+    description = models.CharField(max_length=250, blank=True)
     amount = models.PositiveBigIntegerField(_("amount (piastres)"))
     currency = models.CharField(max_length=3, default="SYP")
     gateway = models.CharField(_("gateway"), max_length=20)
@@ -230,6 +241,14 @@ class PaymentIntent(BaseModel):
     @property
     def status_label(self) -> str:
         return str(IntentStatus(self.status).label)
+
+    @property
+    def label(self) -> str:
+        """What was paid, for finance pages: the application's reference or the purpose's
+        own description."""
+        if self.application_id is not None:
+            return str(self.application.reference)  # type: ignore[union-attr]
+        return self.description
 
 
 class GatewayWebhook(BaseModel):

@@ -424,6 +424,62 @@ def record_unapplied_gateway_payment(
     return _gateway_receipt(app, amount, external_ref, paid_at=paid_at, apply=False, note=reason)
 
 
+def record_purpose_gateway_payment(
+    center: Center,
+    amount: int,
+    external_ref: str,
+    payer_name: str,
+    description: str,
+    *,
+    paid_at: dt.datetime | None = None,
+    note: str = "",
+) -> Receipt:
+    """Receipt a verified electronic payment of something else than an application (water
+    bills), numbered in `center`'s series (the electronic center). Idempotent on
+    `external_ref`. The caller applies it to the debt in the same transaction, or refunds it
+    (`note` says why not)."""
+    ref = external_ref.strip()
+    if not ref or len(ref) > MAX_KEY:
+        raise DomainError(_("A gateway payment needs its transaction reference."))
+    if amount <= 0:
+        raise DomainError(_("A payment must be more than zero."))
+    if found := Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first():
+        return found
+    now = timezone.now()
+    taken = min(paid_at, now) if paid_at is not None else now
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                receipt = Receipt.objects.create(
+                    number=next_reference(center.code, RECEIPT_KIND),
+                    center=center,
+                    session=None,
+                    method=PaymentMethod.GATEWAY,
+                    amount=amount,
+                    payer_name=payer_name[:200],
+                    description=description[:250],
+                    issued_at=now,
+                    business_date=timezone.localdate(taken),
+                    issued_by=None,
+                    external_ref=ref,
+                )
+        except IntegrityError:
+            raise Conflict(_("This gateway transaction was already recorded.")) from None
+        audit.record(
+            "payments.receipt_issued",
+            actor=None,
+            obj=receipt,
+            center=center.code,
+            number=receipt.number,
+            method=receipt.method,
+            amount=amount,
+            external_ref=ref,
+            applied=not note,
+            note=note,
+        )
+    return receipt
+
+
 def _gateway_receipt(
     app: Application,
     amount: int,

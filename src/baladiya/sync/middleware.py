@@ -27,6 +27,7 @@ CENTRAL_ONLY = (
     "/delivery/post/",
     "/centers/status/",
     "/sync/",
+    "/water/my/",
 )
 
 

@@ -6,3 +6,9 @@ class WaterConfig(AppConfig):
     name = "baladiya.water"
     label = "water"
     verbose_name = _("Water services")
+
+    def ready(self) -> None:
+        # Water bills are one purpose of online payment.
+        from baladiya.water import online
+
+        online.register()

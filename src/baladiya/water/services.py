@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.accounts.models import User
@@ -15,6 +17,7 @@ from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotFound
 from baladiya.core.money import format_pounds
+from baladiya.notifications.services import queue_sms
 from baladiya.payments.models import Receipt
 from baladiya.payments.services import take_cash
 from baladiya.water.models import Bill, BillPayment, Subscription
@@ -102,6 +105,60 @@ def unpaid_bills(subscription: Subscription) -> QuerySet[Bill]:
     return subscription.bills.filter(state=Bill.State.UNPAID).order_by("period_end", "cycle")
 
 
+def bills_description(bills: Sequence[Bill], meter_number: str, total: int) -> str:
+    """What a receipt for water bills says it was for."""
+    return str(
+        _("Water bills %(cycles)s, meter %(meter)s (%(amount)s)")
+        % {
+            "cycles": ", ".join(b.cycle for b in bills),
+            "meter": meter_number,
+            "amount": format_pounds(total),
+        }
+    )
+
+
+def apply_receipt_to_bills(bills: Sequence[Bill], receipt: Receipt, *, actor: Any) -> None:
+    """The receipt pays these locked, unpaid bills (inside the caller's transaction): one
+    payment row each, each bill `paid`, audited once."""
+    for bill in bills:
+        BillPayment.objects.create(bill=bill, receipt=receipt, amount=bill.amount)
+        bill.state = Bill.State.PAID
+        bill.save(update_fields=["state"])
+    audit.record(
+        "water.bills_paid",
+        actor=actor,
+        obj=receipt,
+        center=receipt.center.code,
+        meter=bills[0].subscription.meter_number if bills else "",
+        cycles=[b.cycle for b in bills],
+        amount=sum(b.amount for b in bills),
+        receipt=receipt.number,
+        method=receipt.method,
+    )
+    _tell_subscriber(bills, receipt)
+
+
+def _tell_subscriber(bills: Sequence[Bill], receipt: Receipt) -> None:
+    """The subscriber's mobile hears of every payment on their meter (a relative may have
+    paid it, or a clerk may have taken the wrong meter)."""
+    if not bills:
+        return
+    phone = bills[0].subscription.subscriber.phone
+    if not phone:
+        return
+    with translation.override("ar"):
+        text = _(
+            "Homs City Council: water bills %(cycles)s of meter %(meter)s paid, %(amount)s SYP,"
+            " receipt %(receipt)s."
+        ) % {
+            "cycles": ", ".join(b.cycle for b in bills),
+            "meter": bills[0].subscription.meter_number,
+            "amount": format_pounds(receipt.amount),
+            "receipt": receipt.number,
+        }
+    queue_sms(phone, str(text), dedupe_key=f"water-paid:{receipt.pk}")
+
+
 def pay_bills(bills: Sequence[Bill], cashier: User, center: Center) -> Receipt:
     """Cash for one or several unpaid bills of one subscription: one receipt, each bill
     `paid`. A bill already paid (a double click, a second cashier) refuses the whole payment
@@ -134,25 +191,7 @@ def pay_bills(bills: Sequence[Bill], cashier: User, center: Center) -> Receipt:
             center,
             total,
             meter.subscriber.full_name,
-            _("Water bills %(cycles)s, meter %(meter)s (%(amount)s)")
-            % {
-                "cycles": ", ".join(b.cycle for b in locked),
-                "meter": meter.meter_number,
-                "amount": format_pounds(total),
-            },
+            bills_description(locked, meter.meter_number, total),
         )
-        for bill in locked:
-            BillPayment.objects.create(bill=bill, receipt=receipt, amount=bill.amount)
-            bill.state = Bill.State.PAID
-            bill.save(update_fields=["state"])
-        audit.record(
-            "water.bills_paid",
-            actor=cashier,
-            obj=receipt,
-            center=center.code,
-            meter=meter.meter_number,
-            cycles=[b.cycle for b in locked],
-            amount=total,
-            receipt=receipt.number,
-        )
+        apply_receipt_to_bills(locked, receipt, actor=cashier)
     return receipt

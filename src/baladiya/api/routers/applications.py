@@ -53,6 +53,7 @@ from baladiya.applications.workflow import Status as AppStatus
 from baladiya.catalog.forms import clean_field_values
 from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
+from baladiya.centers.services import electronic_center
 from baladiya.core.errors import DomainError, NotAllowed, NotFound
 from baladiya.core.uploads import CheckedUpload, sniff
 from baladiya.core.validators import clean_mobile, clean_national_number
@@ -61,8 +62,6 @@ from baladiya.payments.models import Receipt
 from baladiya.portal.services import CITIZEN_NOTES
 
 router = Router(tags=["applications"])
-
-ELECTRONIC_CENTER = "C00"
 
 
 # ---------------------------------------------------------------- reading
@@ -398,16 +397,6 @@ def _citizen_applicant(user: User, applicant: ApplicantIn | None) -> Citizen:
     return citizen
 
 
-def _electronic_center() -> Center:
-    center = Center.objects.filter(code=ELECTRONIC_CENTER).first()
-    if center is None:
-        raise DomainError(
-            _("The electronic center is not set up on this server."),
-            code="no_electronic_center",
-        )
-    return center
-
-
 @router.post(
     "",
     response={201: ApplicationCreatedOut, **error_responses()},
@@ -433,7 +422,7 @@ def create_application(request: HttpRequest, payload: ApplicationIn) -> Status[d
     applicant: Citizen | None = None
     new_citizen = None
     if citizen_caller:
-        center, channel = _electronic_center(), Channel.ONLINE
+        center, channel = electronic_center(), Channel.ONLINE
     else:
         applicant, new_citizen = _staff_applicant(user, payload.applicant, errors)
         center, channel = user.center, Channel.COUNTER  # type: ignore[assignment]

@@ -35,10 +35,12 @@ from baladiya.accounts import roles
 from baladiya.accounts.permissions import citizen_of, require_role
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
+from baladiya.centers.services import electronic_center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from baladiya.core.money import CURRENCY, format_pounds
 from baladiya.payments import services as payments
+from baladiya.payments.gateways import purposes
 from baladiya.payments.gateways.base import (
     EventKind,
     GatewayError,
@@ -286,17 +288,76 @@ def _description(app: Application) -> str:
     return f"{app.service.name_ar} — {app.reference}"[:250]
 
 
+def start_purpose_payment(
+    purpose: str,
+    subject: dict[str, Any],
+    amount: int,
+    payer: User,
+    *,
+    payer_name: str,
+    payer_phone: str,
+    description: str,
+    return_url: str,
+    idempotency_key: str | None = None,
+    gateway: str | None = None,
+) -> PaymentStart:
+    """Open a payment of something else than an application (`purposes`): the caller (the
+    app that owns the debt) has checked who pays and that `amount` is owed. Idempotent on
+    `idempotency_key` like `start_online_payment`; the same key for another subject is
+    refused."""
+    gw = _gateway_for_start(gateway)
+    key = _clean_key(idempotency_key)
+    if amount <= 0:
+        raise DomainError(_("There is nothing to pay."), code="nothing_to_pay")
+    if key and (existing := PaymentIntent.objects.filter(idempotency_key=key).first()):
+        if existing.purpose != purpose or existing.subject != subject:
+            raise Conflict(_("This payment form was already used for another payment."))
+        return _resume(gw, existing)
+    target = _check_return_url(return_url, gw)
+    with transaction.atomic():
+        intent = PaymentIntent.objects.create(
+            purpose=purpose,
+            subject=subject,
+            payer_name=payer_name[:200],
+            payer_phone=payer_phone[:20],
+            description=description[:250],
+            amount=amount,
+            currency=CURRENCY,
+            gateway=gw.name,
+            started_by=payer,
+            idempotency_key=key,
+            expires_at=timezone.now() + intent_ttl(),
+        )
+        intent.return_url = _with_intent(target, intent.pk)
+        intent.save(update_fields=["return_url", "updated_at"])
+        audit.record(
+            "payments.intent_created",
+            actor=payer,
+            obj=intent,
+            purpose=purpose,
+            subject=subject,
+            gateway=gw.name,
+            amount=amount,
+        )
+    return _open_at_gateway(gw, intent)
+
+
 def _open_at_gateway(gw: PaymentGateway, intent: PaymentIntent) -> PaymentStart:
     """Step 2, outside any transaction (a real gateway is a network call)."""
-    app = Application.objects.select_related("service", "applicant").get(pk=intent.application_id)
+    description, phone = intent.description, intent.payer_phone
+    if intent.application_id is not None:
+        app = Application.objects.select_related("service", "applicant").get(
+            pk=intent.application_id
+        )
+        description, phone = _description(app), app.applicant.phone
     request = StartRequest(
         merchant_ref=str(intent.pk),
         amount=intent.amount,
         currency=intent.currency,
-        description=_description(app),
+        description=description,
         return_url=intent.return_url,
         notify_url=notify_url(gw.name),
-        payer_phone=app.applicant.phone,
+        payer_phone=phone,
         language=get_language() or settings.LANGUAGE_CODE,
     )
     try:
@@ -457,15 +518,18 @@ def _succeed(intent: PaymentIntent, state: PaymentState, *, via: str) -> str:
         raise GatewayError(_("The gateway reported a payment in another currency."))
     if not intent.gateway_payment_id:
         intent.gateway_payment_id = state.payment_id[:80]
-    app = Application.objects.select_for_update().get(pk=intent.application_id)
     ref = external_ref(intent.gateway, intent.gateway_payment_id)
-    reason = _unapplied_reason(app, intent, state.amount)
-    if reason:
-        receipt = payments.record_unapplied_gateway_payment(
-            app, state.amount, ref, reason, paid_at=state.paid_at
-        )
+    if intent.application_id is None:
+        receipt, reason = _receipt_for_purpose(intent, state, ref)
     else:
-        receipt = payments.record_gateway_payment(app, state.amount, ref, paid_at=state.paid_at)
+        app = Application.objects.select_for_update().get(pk=intent.application_id)
+        reason = _unapplied_reason(app, intent, state.amount)
+        if reason:
+            receipt = payments.record_unapplied_gateway_payment(
+                app, state.amount, ref, reason, paid_at=state.paid_at
+            )
+        else:
+            receipt = payments.record_gateway_payment(app, state.amount, ref, paid_at=state.paid_at)
     previous = intent.status
     intent.receipt = receipt
     intent.refund_due = reason
@@ -493,6 +557,28 @@ def _succeed(intent: PaymentIntent, state: PaymentState, *, via: str) -> str:
         via=via,
     )
     return RECORDED
+
+
+def _receipt_for_purpose(
+    intent: PaymentIntent, state: PaymentState, ref: str
+) -> tuple[Receipt, str]:
+    """Money taken for a purpose (water bills): receipted at the electronic center, then
+    applied to the debt, or refunded when the debt changed meanwhile (paid at a counter)."""
+    purpose = purposes.purpose_of(intent)
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = str(purpose.unapplied_reason(intent, state.amount))
+    receipt = payments.record_purpose_gateway_payment(
+        electronic_center(),
+        state.amount,
+        ref,
+        intent.payer_name,
+        intent.description,
+        paid_at=state.paid_at,
+        note=reason,
+    )
+    if not reason:
+        purpose.apply(intent, receipt)
+    return receipt, reason
 
 
 def _refund_if_due(intent: PaymentIntent) -> None:

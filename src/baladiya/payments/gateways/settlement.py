@@ -165,7 +165,7 @@ def settlement_report(gateway: str, day: dt.date) -> SettlementReport:
                     reference=key[1],
                     gateway_amount=line.amount,
                     our_amount=None,
-                    application_reference=intent.application.reference if intent else "",
+                    application_reference=intent.label if intent else "",
                     intent_id=str(intent.pk) if intent else "",
                     note=other_day,
                 )

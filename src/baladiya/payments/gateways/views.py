@@ -29,7 +29,7 @@ from baladiya.core.errors import DomainError, NotAllowed
 from baladiya.core.money import format_pounds
 from baladiya.payments import services as payments
 from baladiya.payments.forms import new_form_token
-from baladiya.payments.gateways import registry, sandbox, services
+from baladiya.payments.gateways import purposes, registry, sandbox, services
 from baladiya.payments.gateways.base import BadSignature
 from baladiya.payments.gateways.forms import SettlementImportForm, SettlementQueryForm
 from baladiya.payments.gateways.settlement import (
@@ -132,6 +132,8 @@ def online_return(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), _login_url())
     app = intent.application
+    if app is None:
+        return _purpose_return(request, intent)
     if not (can_view_application(request.user, app) or intent.started_by_id == request.user.pk):
         raise Http404
     intent = services.refresh_intent(intent)
@@ -156,6 +158,30 @@ def online_return(request: HttpRequest) -> HttpResponse:
     )
     if intent.is_open:
         response["Refresh"] = "5"  # check again shortly, without JavaScript
+    return response
+
+
+def _purpose_return(request: HttpRequest, intent: PaymentIntent) -> HttpResponse:
+    """The return page of a payment of something else (water bills): its purpose says who
+    may see it and where the payer goes next."""
+    purpose = purposes.purpose_of(intent)
+    if not (intent.started_by_id == request.user.pk or purpose.may_view(request.user, intent)):
+        raise Http404
+    intent = services.refresh_intent(intent)
+    response = render(
+        request,
+        "payments/online_return.html",
+        {
+            "intent": intent,
+            "app": None,
+            "receipt": intent.receipt,
+            "next_url": purpose.next_url(intent, request.user),
+            "is_staff_user": citizen_of(request.user) is None,
+            "may_retry": False,
+        },
+    )
+    if intent.is_open:
+        response["Refresh"] = "5"
     return response
 
 
@@ -297,7 +323,7 @@ def intent_refresh(request: HttpRequest, pk: uuid.UUID) -> HttpResponse:
         request,
         _("Online payment of %(reference)s (%(amount)s): %(status)s.")
         % {
-            "reference": intent.application.reference,
+            "reference": intent.label,
             "amount": format_pounds(intent.amount),
             "status": intent.status_label,
         },
