@@ -113,6 +113,33 @@ def test_a_clerk_may_look_but_only_a_cashier_takes_money(
     assert _client(citizenless).get("/water/counter/", {"q": "HMS"}).status_code == 403
 
 
+def test_the_counter_shows_who_held_the_meter_before(meter: Subscription, clerk: User) -> None:
+    from baladiya.water.models import MeterChange, OwnerPeriod
+
+    seller = Citizen.objects.create(
+        national_number="04077777777", first_name="سليم", last_name="الحسيني", phone=""
+    )
+    OwnerPeriod.objects.create(
+        subscription=meter,
+        citizen=seller,
+        valid_from=dt.date(2015, 3, 1),
+        valid_to=dt.date(2024, 6, 30),
+    )
+    OwnerPeriod.objects.create(
+        subscription=meter, citizen=meter.subscriber, valid_from=dt.date(2024, 7, 1)
+    )
+    MeterChange.objects.create(
+        subscription=meter,
+        old_number="HMS-0000001",
+        new_number="HMS-0042117",
+        changed_on=dt.date(2020, 1, 5),
+        reason="عطل",
+    )
+    page = _client(clerk).get("/water/counter/", {"q": "HMS-0042117"}).content.decode()
+    assert "History of owners and meters" in page
+    assert "04077777777" in page and "2024-06-30" in page and "HMS-0000001" in page
+
+
 def test_nonsense_and_unknown_meters_get_a_clear_answer(meter: Subscription, cashier: User) -> None:
     pay.open_session(cashier, 0)
     client = _client(cashier)
