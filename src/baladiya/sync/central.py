@@ -30,6 +30,7 @@ from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from baladiya.core.models import AuditEvent, Counter
+from baladiya.core.storage import one_flush_for_many
 from baladiya.documents import signing
 from baladiya.documents.models import SigningKey
 from baladiya.sync import capture, protocol, registry
@@ -879,8 +880,9 @@ class _BatchApplier:
     # ------------------------------------------------------------ writing
 
     def flush(self) -> None:
-        for obj, data in self.files:
-            registry.store_files(obj, data)
+        with one_flush_for_many():
+            for obj, data in self.files:
+                registry.store_files(obj, data)
         with capture.applying_remote():
             for label, rows in self.rows.items():
                 registry.upsert(registry.model_of(label), rows.values())
