@@ -360,18 +360,21 @@ def apply_batch(
             for event in sorted(fresh, key=_parents_first):
                 applier.add(event)
             applier.flush()
-            InboundEvent.objects.bulk_create(
-                InboundEvent(
-                    event_id=e["event_id"],
-                    center=locked.center.code,
-                    seq=e["seq"],
-                    model=e["model"][:60],
-                    object_id=str(e["object_id"])[:64],
-                    op=e["op"],
-                    received_at=received,
-                    outcome="conflict" if e["seq"] in applier.conflicted else "applied",
-                )
-                for e in fresh
+            registry.insert_many(
+                InboundEvent,
+                (
+                    InboundEvent(
+                        event_id=e["event_id"],
+                        center=locked.center.code,
+                        seq=e["seq"],
+                        model=e["model"][:60],
+                        object_id=str(e["object_id"])[:64],
+                        op=e["op"],
+                        received_at=received,
+                        outcome="conflict" if e["seq"] in applier.conflicted else "applied",
+                    )
+                    for e in fresh
+                ),
             )
             applied_from = locked.last_seq + 1
             locked.last_seq = last
@@ -887,7 +890,7 @@ class _BatchApplier:
             for label, rows in self.rows.items():
                 registry.upsert(registry.model_of(label), rows.values())
             if self.audit_rows:
-                CenterAuditEvent.objects.bulk_create(self.audit_rows, ignore_conflicts=True)
+                registry.insert_many(CenterAuditEvent, self.audit_rows, skip_existing=True)
             for (kind, scope, year), value in self.counters.items():
                 row, _created = CenterCounter.objects.get_or_create(
                     center=self.center.code, scope=scope, kind=kind, year=year

@@ -253,3 +253,52 @@ def upsert(model: type[models.Model], objs: Iterable[models.Model]) -> int:
     for obj in objs:  # now stored: related managers (groups.set) may use them
         obj._state.adding, obj._state.db = False, qs.db
     return len(objs)
+
+
+def insert_many(
+    model: type[models.Model], objs: Iterable[models.Model], *, skip_existing: bool = False
+) -> None:
+    """Insert new rows fast: on PostgreSQL through COPY (about three times faster than the
+    multi-row INSERT Django builds, whose arrays psycopg spells out in Python), elsewhere
+    `bulk_create`. `skip_existing`: rows whose unique keys exist already are left alone
+    (COPY into a temporary table, then INSERT … ON CONFLICT DO NOTHING). Values are saved
+    as given (no `auto_now`), primary keys included when set."""
+    from django.db import connections, router
+
+    objs = list(objs)
+    if not objs:
+        return
+    using = router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        model._base_manager.using(using).bulk_create(objs, ignore_conflicts=skip_existing)
+        return
+    meta = model._meta
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and getattr(objs[0], f.attname) is None)
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    table = quote(meta.db_table)
+    # Names come from the model's own metadata, quoted; values travel through COPY. Raw
+    # psycopg errors are turned into Django's (a duplicate is an IntegrityError to callers).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        target = table
+        if skip_existing:
+            target = quote(f"tmp_{meta.db_table}")
+            empty_copy = f"SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+            # The columns only: no constraint, no identity.
+            cursor.execute(f"CREATE TEMPORARY TABLE {target} ON COMMIT DROP AS {empty_copy}")
+        with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row(
+                    [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
+                )
+        if skip_existing:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}"  # noqa: S608
+                " ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {target}")
