@@ -247,6 +247,25 @@ def _on_m2m(sender: Any, instance: models.Model, action: str, **kwargs: Any) -> 
     label = registry.label_of(type(instance))
     if label in registry.PULL:
         append_change(label, str(instance.pk))
+    if label == "centers.center" and kwargs.get("model") is not None:
+        _area_handed_over(instance, action, kwargs.get("pk_set") or set())
+
+
+def _area_handed_over(center: Any, action: str, neighbourhood_ids: set[Any]) -> None:
+    """A center given more neighbourhoods collects their water bills from now on: their
+    meters, subscribers and unpaid bills enter the feed (its first pull had none of them)."""
+    from baladiya.water.models import Bill, Subscription
+
+    forget_enrolled_cache()  # the served neighbourhoods changed
+    if action != "post_add" or center.pk not in _enrolled_center_ids():
+        return
+    meters = Subscription.objects.filter(neighbourhood_id__in=neighbourhood_ids)
+    rows: list[tuple[str, str]] = []
+    for pk, citizen in meters.values_list("pk", "subscriber_id").iterator(chunk_size=5000):
+        rows += [("accounts.citizen", str(citizen)), ("water.subscription", str(pk))]
+    unpaid = Bill.objects.filter(subscription__in=meters, state=Bill.State.UNPAID)
+    rows += [("water.bill", str(pk)) for pk in unpaid.values_list("pk", flat=True).iterator()]
+    append_changes(rows)
 
 
 def rows_changed(model: type[models.Model], pks: Iterable[Any]) -> None:

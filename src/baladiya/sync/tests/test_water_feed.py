@@ -165,3 +165,22 @@ def test_an_import_written_in_bulk_still_feeds_the_center(
     assert set(_rows(page, "water.subscription")) == served_meters
     billed = {str(r["fields"]["subscription"]) for r in _rows(page, "water.bill").values()}
     assert billed == served_meters
+
+
+def test_a_neighbourhood_handed_to_a_center_brings_its_meters(
+    center: Center,
+    admin_user: User,
+    citizen: Citizen,
+    areas: tuple[Neighbourhood, Neighbourhood],
+) -> None:
+    """The directorate gives C03 al-Waer while its own center is closed for repairs."""
+    _served, elsewhere = areas
+    away = _meter("HMS-200", citizen, elsewhere)
+    due, _ = record_bill(away, "2026-02", dt.date(2026, 4, 30), 10, 40)
+    node = _enrolled(center, admin_user)
+    cursor = node.changes(0).json()["cursor"]
+    center.neighbourhoods.add(elsewhere)
+    page = node.changes(cursor).json()
+    assert set(_rows(page, "water.subscription")) == {str(away.pk)}
+    assert set(_rows(page, "water.bill")) == {str(due.pk)}
+    assert str(citizen.pk) in _rows(page, "accounts.citizen")
