@@ -9,7 +9,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from baladiya.applications.models import Application, ApplicationEvent, Attachment
+from baladiya.applications.models import (
+    Application,
+    ApplicationEvent,
+    Attachment,
+    InspectionVisit,
+)
 from baladiya.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from baladiya.core.money import format_pounds
 from baladiya.core.text import normalize_arabic
@@ -29,9 +34,25 @@ class AttachmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class InspectionVisitInline(ReadOnlyInline):
+    model = InspectionVisit
+    fields = (
+        "scheduled_for",
+        "inspector_name",
+        "scheduled_by",
+        "result",
+        "notes",
+        "meter_number",
+        "recorded_at",
+        "recorded_by",
+    )
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+
+
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
-    inlines = (ApplicationEventInline, AttachmentInline)
+    inlines = (ApplicationEventInline, AttachmentInline, InspectionVisitInline)
     list_display = (
         "reference",
         "service",

@@ -101,3 +101,59 @@ class Attachment(BaseModel):
     content_type = models.CharField(max_length=60)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
+
+
+class InspectionVisit(BaseModel):
+    """A field visit an application needs before its approval (a new water meter, later any
+    service that registers hooks with `needs_inspection`): scheduled with a date and an
+    inspector, then its result recorded once. The latest visit of an application decides;
+    earlier ones stay for the record. Written only by `applications.inspections`."""
+
+    class Result(models.TextChoices):
+        PENDING = "pending", _("Scheduled")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="inspections"
+    )
+    scheduled_for = models.DateField(_("visit date"))
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("inspector (staff)"),
+    )
+    inspector_name = models.CharField(_("inspector"), max_length=150)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(
+        _("result"), max_length=10, choices=Result.choices, default=Result.PENDING
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set when the visit installs or confirms a meter (water); unique among subscriptions,
+    # which `water.meters` checks (another service leaves it empty).
+    meter_number = models.CharField(_("meter number"), max_length=30, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("field inspection")
+        verbose_name_plural = _("field inspections")
+        constraints = [
+            # Never two visits waiting at once for one application (two clerks, a double click).
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=models.Q(result="pending"),
+                name="one_pending_inspection",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.scheduled_for} {self.result}"

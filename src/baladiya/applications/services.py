@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, User
 from baladiya.accounts.permissions import require_center, require_role, require_transition
+from baladiya.applications import hooks
 from baladiya.applications.models import Application, ApplicationEvent, Attachment, Channel
 from baladiya.applications.workflow import OPEN_STATES, Status, check_transition
 from baladiya.catalog.forms import clean_field_values
@@ -120,6 +121,7 @@ def submit_application(actor: User | None, sub: Submission) -> Application:
             return existing
     _check_submission(sub)
     cleaned = clean_field_values(sub.service, sub.fields)
+    cleaned = hooks.clean_submission(sub.service, sub.applicant, cleaned)  # e.g. water arrears
     today = timezone.localdate()
     try:
         return _create_application(actor, sub, cleaned, today)
@@ -228,6 +230,8 @@ def move(
     lets any error leave that block (which rolls back), so no savepoint of our own is needed.
     `locked`: the row as `lock(app)` returned it earlier in the caller's transaction (saves
     locking and reading it again); it is updated in place.
+    Service rules (`applications.hooks`) run here, in this transaction: their checks before
+    the status changes (a refusal changes nothing), their side effects after it.
     """
     with transaction.atomic(savepoint=savepoint):
         if locked is None:
@@ -235,9 +239,11 @@ def move(
         t = check_transition(name, locked.status)
         if check_permission:
             require_transition(actor, locked, t)
+        hooks.before_transition(locked, name, actor)
         previous = locked.status
         locked.status = t.target
         locked.save(update_fields=["status", "updated_at"])
+        hooks.after_transition(locked, name, actor)
         event = _history(locked, name, previous, t.target, actor, note)
         if notify:
             notify_status_change(locked, event.pk, note)
@@ -326,6 +332,7 @@ def resubmit(
     """
     uploads = dict(attachments or {})
     cleaned = clean_field_values(app.service, fields)
+    cleaned = hooks.clean_submission(app.service, app.applicant, cleaned)
     papers = {a.code for a in app.service.attachments.all()}
     unknown = sorted(set(uploads) - papers)
     if unknown:

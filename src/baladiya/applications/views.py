@@ -35,7 +35,7 @@ from baladiya.accounts.permissions import (
     require_center,
     require_role,
 )
-from baladiya.applications import services
+from baladiya.applications import hooks, services
 from baladiya.applications.forms import (
     ApplicationForm,
     CitizenForm,
@@ -406,6 +406,8 @@ def detail(request: HttpRequest, user: User, reference: str) -> HttpResponse:
             "overdue": app.status in OPEN_STATES and app.sla_due < today,
             "days_late": (today - app.sla_due).days,
             "buttons": _buttons(user, app, receipts),
+            # What the service's rules show (water: inspection, meter, arrears; hooks).
+            "service_panel": hooks.detail_panel(user, app),
         },
     )
 

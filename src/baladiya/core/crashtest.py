@@ -183,6 +183,7 @@ def counter_services() -> list[Service]:
     the center, needing no paper: what the stream submits (varied fees)."""
     from django.utils import timezone
 
+    from baladiya.applications import hooks
     from baladiya.catalog.models import Service
     from baladiya.documents.rendering import template_exists
 
@@ -196,6 +197,7 @@ def counter_services() -> list[Service]:
             and service.fee_on(today) > 0
             and template_exists(service.document_template)
             and not service.attachments.filter(required=True).exists()
+            and not hooks.has_rules(service.code)  # e.g. a water clearance needs a real meter
         ):
             found.append(service)
     return found

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from baladiya.accounts import roles
 from baladiya.accounts.models import User
 from baladiya.accounts.permissions import can_view_application, require_role, require_transition
+from baladiya.applications import hooks
 from baladiya.applications import services as applications
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import check_transition, transition
@@ -111,7 +112,9 @@ def _content(app: Application, actor: User, issued_at: dt.datetime) -> dict[str,
             "mother_name": holder.mother_name or "",
             "birth_date": holder.birth_date.isoformat() if holder.birth_date else "",
         },
-        "fields": _field_rows(app),
+        # The form, then what the service's rules add (a water clearance: the subscriber,
+        # the last billed cycle; applications.hooks).
+        "fields": _field_rows(app) + hooks.document_rows(app),
         "issued_at": issued_at.isoformat(),
         "issued_date": today.isoformat(),
         "valid_until": (today + dt.timedelta(days=service.validity_days)).isoformat(),

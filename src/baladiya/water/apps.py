@@ -8,7 +8,9 @@ class WaterConfig(AppConfig):
     verbose_name = _("Water services")
 
     def ready(self) -> None:
-        # Water bills are one purpose of online payment.
-        from baladiya.water import online
+        # The water services' rules in the generic workflow (meter registration, transfer,
+        # clearance), and water bills as one purpose of online payment.
+        from baladiya.water import meter_hooks, online
 
+        meter_hooks.register_all()
         online.register()

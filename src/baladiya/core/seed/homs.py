@@ -39,6 +39,7 @@ from baladiya.catalog.models import (
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core import audit
 from baladiya.core.money import from_old_pounds
+from baladiya.water.meters import CATEGORY_BY_LABEL
 from baladiya.water.seed import seed_tariffs
 
 FEES_FROM = dt.date(2026, 1, 1)  # the new pound: published old-pound fees converted from here
@@ -309,6 +310,11 @@ PHONE = FieldSpec("phone", "رقم الجوال", "Mobile number", FT.PHONE, Tru
 ZONE = FieldSpec("real_estate_zone", "المنطقة العقارية", "Real-estate zone", FT.TEXT)
 PROPERTY = FieldSpec("property_number", "رقم العقار", "Property number", FT.NUMBER)
 ID_COPY = AttachmentSpec("id-copy", "صورة البطاقة الشخصية", "Copy of the ID card")
+METER = FieldSpec("meter_number", "رقم العداد", "Meter number", FT.TEXT)
+METER_CATEGORIES = tuple(CATEGORY_BY_LABEL)  # منزلي، تجاري… (water.meters maps them)
+DEED_OR_LEASE = AttachmentSpec(
+    "deed-or-lease", "سند الملكية أو عقد الإيجار", "Title deed or lease contract"
+)
 STAMP = "رسم الطابع", "Stamp duty"
 SERVICE_FEE = "بدل الخدمة", "Service fee"
 
@@ -673,12 +679,98 @@ SERVICES: list[ServiceSpec] = [
         1,
         BOTH,
         (
-            FieldSpec("subscription_number", "رقم الاشتراك", "Subscription number", FT.NUMBER),
-            NATIONAL,
+            METER,
+            FieldSpec(
+                "national_number",
+                "الرقم الوطني للمشترك",
+                "Subscriber's national number",
+                FT.NATIONAL_NUMBER,
+            ),
             PURPOSE,
         ),
         (_service_fee(1000),),
         validity_days=30,
+        description_ar="تثبت أنه لا يترتب على العداد أي مبلغ مستحق حتى آخر دورة فوترة؛"
+        " لا تصدر إذا وجدت فواتير غير مسددة.",
+        description_en="States that nothing is owed for the meter up to its latest bill;"
+        " refused while bills are unpaid.",
+    ),
+    # Issue 5: the water establishment's meter services (decision 0011). Decided centrally
+    # (the subscriptions register is the central node's); the center takes the papers and
+    # the fee. Fee amounts are placeholders, dated and editable like every fee.
+    ServiceSpec(
+        "water-new-meter",
+        "water",
+        "اشتراك مياه جديد (تركيب عداد)",
+        "New water meter (subscription)",
+        "إشعار اشتراك مياه",
+        "Water subscription notice",
+        BACK_OFFICE,
+        10,
+        PICKUP,
+        (
+            FieldSpec("address", "عنوان العقار", "Address of the property", FT.TEXT),
+            FieldSpec(
+                "neighbourhood",
+                "الحي",
+                "Neighbourhood",
+                FT.CHOICE,
+                True,
+                tuple(ar for ar, _ in NEIGHBOURHOODS),
+            ),
+            FieldSpec(
+                "category", "نوع الاستعمال", "Usage category", FT.CHOICE, True, METER_CATEGORIES
+            ),
+            FieldSpec("real_estate_zone", "المنطقة العقارية", "Real-estate zone", FT.TEXT, False),
+            FieldSpec("property_number", "رقم العقار", "Property number", FT.NUMBER, False),
+            PHONE,
+        ),
+        (
+            _service_fee(5000),
+            FeeSpec("رسم الكشف الفني", "Field inspection fee", 10_000),
+            FeeSpec("بدل تركيب العداد", "Meter installation", 50_000),
+        ),
+        (ID_COPY, DEED_OR_LEASE),
+        validity_days=365,
+        description_ar="طلب عداد مياه جديد: تدقيق الوثائق، كشف فني في الموقع، ثم الموافقة"
+        " وتفعيل الاشتراك ورقم العداد برسالة نصية.",
+        description_en="A new water meter: papers checked, a field inspection, then approval;"
+        " the subscription and its meter number are sent by SMS.",
+    ),
+    ServiceSpec(
+        "water-meter-transfer",
+        "water",
+        "نقل ملكية عداد مياه",
+        "Water meter ownership transfer",
+        "إشعار نقل ملكية عداد مياه",
+        "Water meter ownership transfer notice",
+        BACK_OFFICE,
+        5,
+        BOTH,
+        (
+            METER,
+            FieldSpec(
+                "seller_national_number",
+                "الرقم الوطني للمشترك الحالي (البائع)",
+                "National number of the current subscriber (seller)",
+                FT.NATIONAL_NUMBER,
+            ),
+            FieldSpec("effective_date", "تاريخ نفاذ النقل", "Transfer takes effect on", FT.DATE),
+            PHONE_OPTIONAL,
+        ),
+        (_service_fee(5000),),
+        (
+            AttachmentSpec(
+                "ownership-proof",
+                "سند الملكية أو عقد الإيجار باسم المشتري",
+                "Title deed or lease contract in the buyer's name",
+            ),
+            ID_COPY,
+        ),
+        validity_days=365,
+        description_ar="ينقل الاشتراك إلى المشتري (مقدم الطلب)؛ لا يقبل إذا وجدت فواتير غير مسددة.",
+        description_en="Moves the subscription to the buyer (the applicant); refused while"
+        " bills are unpaid.",
     ),
 ]
 
@@ -836,6 +928,7 @@ def _seed_agencies(tally: _Tally) -> dict[str, Agency]:
 
 
 def _seed_services(tally: _Tally, agencies: dict[str, Agency]) -> None:
+    _upgrade_water_clearance(tally)
     existing = {s.code: s for s in Service.objects.all()}
     for spec in SERVICES:
         service = existing.get(spec.code)
@@ -858,6 +951,27 @@ def _seed_services(tally: _Tally, agencies: dict[str, Agency]) -> None:
             )
             tally.add("services")
         _seed_service_parts(tally, service, spec)
+
+
+def _upgrade_water_clearance(tally: _Tally) -> None:
+    """The first water clearance asked for a numeric "subscription number"; a meter is known
+    by its meter number (letters, digits, dashes). A database seeded then has that field
+    renamed once, if still as seeded (an administrator's edit is left alone)."""
+    old = ServiceField.objects.filter(
+        service__code="water-clearance",
+        name="subscription_number",
+        type=FT.NUMBER,
+        label_ar="رقم الاشتراك",
+    ).first()
+    if (
+        old is None
+        or ServiceField.objects.filter(service_id=old.service_id, name=METER.name).exists()
+    ):
+        return
+    old.name, old.type = METER.name, METER.type
+    old.label_ar, old.label_en = METER.label_ar, METER.label_en
+    old.save(update_fields=["name", "type", "label_ar", "label_en"])
+    tally.add("fields upgraded")
 
 
 def _seed_service_parts(tally: _Tally, service: Service, spec: ServiceSpec) -> None:
