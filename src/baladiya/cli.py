@@ -8,6 +8,8 @@
     baladiya keys rotate [--as ADMIN]                 new signing key (old ones still verify)
     baladiya outbox [--once]                          deliver queued SMS and webhooks
     baladiya post simulate [--outcome O] [--flush]    move sandbox postal parcels on
+    baladiya water import FILE --kind K [--as USER]   import a water establishment file
+    baladiya water fetch | export-collections --day D  exchange files with the establishment
     baladiya manage <django-admin args>               any Django management command
 
 Exit status: 0 on success, 1 when a check fails (forged document, broken chain), 2 on a
@@ -343,6 +345,16 @@ def cmd_post(args: argparse.Namespace, console: Console) -> int:
     for line in lines:
         console.print(line)
     return 0
+
+
+def cmd_water(args: argparse.Namespace, console: Console) -> int:
+    """`baladiya water import|fetch|export-collections` (see baladiya.water.commands)."""
+    from baladiya.water import commands
+
+    try:
+        return commands.run(args, console, _acting_user(args.as_user) or "cli")
+    except commands.UsageError as exc:
+        raise CliError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------- center nodes and sync
@@ -709,6 +721,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate_arguments(post_sub.add_parser("simulate", help="move sandbox parcels on"))
 
+    water = sub.add_parser("water", help="exchange files with the water establishment")
+    from baladiya.water.commands import add_arguments as add_water_arguments
+
+    add_water_arguments(water)
+
     center = sub.add_parser("center", help="center nodes: enrolment codes, enrol, revoke")
     center.add_argument("action", choices=["enrollment-code", "enroll", "revoke"])
     center.add_argument("center", nargs="?", help="center code, e.g. C03 (central side)")
@@ -734,6 +751,7 @@ COMMANDS = {
     "keys": cmd_keys,
     "outbox": cmd_outbox,
     "post": cmd_post,
+    "water": cmd_water,
     "center": cmd_center,
     "sync": cmd_sync,
     "manage": cmd_manage,

@@ -173,6 +173,7 @@ def _isolated_files(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     base = tmp_path_factory.mktemp("node")
     settings.KEY_DIR = base / "keys"
     settings.MEDIA_ROOT = base / "media"
+    settings.WATER_EXCHANGE_DIR = base / "water-exchange"
     # Argon2 is the production hasher (accounts tests check it); tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -329,6 +329,12 @@ SYNC_BATCH_SIZE = env_int("BALADIYA_SYNC_BATCH_SIZE", 2000)
 # day's work megabytes, and one batch must cross a slow link within the timeout.
 SYNC_BATCH_BYTES = env_int("BALADIYA_SYNC_BATCH_BYTES", 8_000_000)
 SYNC_TIMEOUT_SECONDS = float(env_str("BALADIYA_SYNC_TIMEOUT_SECONDS", "60"))
+# Water establishment exchange (issue 5): which connector ("sandbox" until the establishment's
+# own is written), where the sandbox keeps its inbox/outbox, and the largest file taken on the
+# web page (bigger files go through `baladiya water import`).
+WATER_ESTABLISHMENT = env_str("BALADIYA_WATER_ESTABLISHMENT", "sandbox")
+WATER_EXCHANGE_DIR = Path(env_str("BALADIYA_WATER_EXCHANGE_DIR", str(VAR_DIR / "water-exchange")))
+WATER_IMPORT_MAX_BYTES = env_int("BALADIYA_WATER_IMPORT_MAX_BYTES", 32 * 1024 * 1024)
 # Central: how long a process may keep its list of enrolled centers (a first pull waits
 # this long after enrolment).
 SYNC_ENROLLED_CACHE_SECONDS = float(

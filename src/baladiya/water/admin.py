@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from baladiya.water.models import Bill, Slab, Subscription, Tariff
+from baladiya.water.models import Bill, ImportBatch, Slab, Subscription, Tariff
 
 
 class SlabInline(admin.TabularInline):
@@ -29,3 +30,21 @@ class BillAdmin(admin.ModelAdmin):
     list_filter = ("state", "estimated")
     search_fields = ("subscription__meter_number",)
     raw_id_fields = ("subscription",)
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Read-only: an import is made through the exchange page or the command line, with its
+    checks and audit; the admin only shows what happened."""
+
+    list_display = ("created_at", "kind", "file_name", "state", "rows", "created", "failed")
+    list_filter = ("kind", "state")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -7,6 +7,7 @@ Money in piastres (core.money); consumption in whole cubic metres, as meters are
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -54,6 +55,9 @@ class Subscription(BaseModel):
         _("meter status"), max_length=10, choices=MeterStatus.choices, default=MeterStatus.WORKING
     )
     active_since = models.DateField(_("active since"))
+    # Set on every change (imports write it themselves: bulk writes skip auto_now); an
+    # import that finds nothing new leaves it alone.
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
     class Meta:
         ordering = ["meter_number"]
@@ -184,3 +188,97 @@ class BillPayment(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.bill_id} by {self.receipt_id}"
+
+
+# ---------------------------------------------------------------- exchange (water.importing)
+
+
+class ImportBatch(BaseModel):
+    """One file from the water establishment, imported once: what it held and what became
+    of it. Bad rows are kept as `ImportIssue`s (the downloadable error report)."""
+
+    class Kind(models.TextChoices):
+        SUBSCRIBERS = "subscribers", _("Subscribers")
+        READINGS = "readings", _("Meter readings")
+        BILLS = "bills", _("Bills")
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running or interrupted")
+        DONE = "done", _("Imported")
+        IDENTICAL = "identical", _("Identical to an earlier file: nothing done")
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", _("Uploaded")
+        CLI = "cli", _("Command line")
+        ESTABLISHMENT = "establishment", _("Fetched from the establishment")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    source = models.CharField(_("source"), max_length=14, choices=Source.choices)
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    failed = models.PositiveIntegerField(_("refused"), default=0)
+    same_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("water import")
+        verbose_name_plural = _("water imports")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ImportIssue(models.Model):
+    """A refused row of an import: where (the file's row and column header), why (a code
+    and its parameters, rendered in the reader's language), and the value as found."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField()
+    column = models.CharField(max_length=60, blank=True)
+    code = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    value = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["batch", "row", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} row {self.row}: {self.code}"
+
+
+class CollectionExport(BaseModel):
+    """A day's collections file sent to the establishment, with its acknowledgement."""
+
+    day = models.DateField(_("day"), db_index=True)
+    file_name = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+    lines = models.PositiveIntegerField(default=0)
+    amount = models.PositiveBigIntegerField(_("amount (piastres)"), default=0)
+    overpayment = models.PositiveBigIntegerField(default=0)
+    establishment = models.CharField(max_length=40)
+    acknowledgement = models.CharField(max_length=80)
+    actor_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.acknowledgement}"

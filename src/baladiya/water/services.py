@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from baladiya.accounts.models import User
+from baladiya.accounts.models import Citizen, User
 from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotFound
@@ -93,8 +93,11 @@ def find_subscriptions(query: str) -> QuerySet[Subscription]:
     text = "".join(str(query or "").split())
     if not text:
         return Subscription.objects.none()
+    # The citizen first, then an OR of two indexed columns of one table: an OR across the
+    # join to citizens makes both engines scan every subscription (60 ms at 100,000 meters).
+    holders = list(Citizen.objects.filter(national_number=text).values_list("pk", flat=True))
     return (
-        Subscription.objects.filter(Q(meter_number=text) | Q(subscriber__national_number=text))
+        Subscription.objects.filter(Q(meter_number=text) | Q(subscriber_id__in=holders))
         .select_related("subscriber", "neighbourhood")
         .order_by("meter_number")
     )

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, User
+from baladiya.applications import hooks
 from baladiya.applications import services as apps
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
@@ -154,7 +155,13 @@ def generate_demo(
 
     rng = random.Random(seed)
     centers = list(Center.objects.exclude(kind=Center.Kind.ELECTRONIC).order_by("code"))
-    services = list(Service.objects.filter(active=True).prefetch_related("fields", "attachments"))
+    # A service with rules of its own (a water meter that must exist, a field visit) cannot
+    # be filled with random values: the random demo leaves it out (applications.hooks).
+    services = [
+        s
+        for s in Service.objects.filter(active=True).prefetch_related("fields", "attachments")
+        if not hooks.has_rules(s.code)
+    ]
     citizens = _citizens(rng, max(60, count // 3))
     officer = _officer()
     clerks = {c.pk: _staff(c, roles.CLERK) for c in centers}
@@ -224,6 +231,10 @@ def generate_demo(
             progress(i + 1)
     _age_some(rng)
     tally.update(seed_status(rng))  # the directorate's center status page (centers.demo)
+    # Water subscriptions and bills, through the sandbox water establishment's files.
+    from baladiya.water.demo import seed_water_demo
+
+    tally.update(seed_water_demo(citizens, cashiers, officer, seed))
     return dict(tally)
 
 
