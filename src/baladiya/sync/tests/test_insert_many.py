@@ -58,3 +58,12 @@ def test_a_duplicate_fails_the_whole_transaction() -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_many(InboundEvent, [_inbound(2), _inbound(3, seen)])
     assert list(InboundEvent.objects.values_list("seq", flat=True)) == [1]
+
+
+def test_a_time_stamped_on_creation_is_stamped() -> None:
+    """The change feed's rows get their time as `bulk_create` would give it."""
+    from baladiya.sync.models import Change
+
+    before = timezone.now()
+    insert_many(Change, [Change(id=1, model="water.bill", object_id="x")])
+    assert Change.objects.get().at >= before
