@@ -9,20 +9,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core.errors import DomainError
 
 ELECTRONIC_CENTER = "C00"
+StrOrPromise = str | Promise
 
 
-def electronic_center() -> Center:
-    """C00: where online applications and online payments are numbered."""
+def electronic_center(missing: StrOrPromise | None = None) -> Center:
+    """C00: where online applications and online payments are numbered. `missing`: what to
+    tell the caller when it is not set up (a citizen is sent to a service center)."""
     center = Center.objects.filter(code=ELECTRONIC_CENTER).first()
     if center is None:
         raise DomainError(
-            _("The electronic center is not set up on this server."),
+            missing or _("The electronic center is not set up on this server."),
             code="no_electronic_center",
         )
     return center

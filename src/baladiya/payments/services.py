@@ -424,6 +424,50 @@ def record_unapplied_gateway_payment(
     return _gateway_receipt(app, amount, external_ref, paid_at=paid_at, apply=False, note=reason)
 
 
+def _checked_gateway_ref(external_ref: str, amount: int) -> str:
+    ref = external_ref.strip()
+    if not ref or len(ref) > MAX_KEY:
+        raise DomainError(_("A gateway payment needs its transaction reference."))
+    if amount <= 0:
+        raise DomainError(_("A payment must be more than zero."))
+    return ref
+
+
+def _new_gateway_receipt(
+    center: Center,
+    amount: int,
+    ref: str,
+    payer_name: str,
+    description: str,
+    paid_at: dt.datetime | None,
+    *,
+    application: Application | None = None,
+) -> Receipt:
+    """The numbered receipt of money a gateway took (no drawer, system actor). It counts on
+    the day the gateway took the money (`paid_at`, default now): the day its settlement file
+    lists it. A second receipt for the same gateway transaction is refused by the database."""
+    now = timezone.now()
+    taken = min(paid_at, now) if paid_at is not None else now
+    try:
+        with transaction.atomic():
+            return Receipt.objects.create(
+                number=next_reference(center.code, RECEIPT_KIND),
+                center=center,
+                application=application,
+                session=None,
+                method=PaymentMethod.GATEWAY,
+                amount=amount,
+                payer_name=payer_name[:200],
+                description=description[:250],
+                issued_at=now,
+                business_date=timezone.localdate(taken),
+                issued_by=None,
+                external_ref=ref,
+            )
+    except IntegrityError:
+        raise Conflict(_("This gateway transaction was already recorded.")) from None
+
+
 def record_purpose_gateway_payment(
     center: Center,
     amount: int,
@@ -438,33 +482,11 @@ def record_purpose_gateway_payment(
     bills), numbered in `center`'s series (the electronic center). Idempotent on
     `external_ref`. The caller applies it to the debt in the same transaction, or refunds it
     (`note` says why not)."""
-    ref = external_ref.strip()
-    if not ref or len(ref) > MAX_KEY:
-        raise DomainError(_("A gateway payment needs its transaction reference."))
-    if amount <= 0:
-        raise DomainError(_("A payment must be more than zero."))
+    ref = _checked_gateway_ref(external_ref, amount)
     if found := Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first():
         return found
-    now = timezone.now()
-    taken = min(paid_at, now) if paid_at is not None else now
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                receipt = Receipt.objects.create(
-                    number=next_reference(center.code, RECEIPT_KIND),
-                    center=center,
-                    session=None,
-                    method=PaymentMethod.GATEWAY,
-                    amount=amount,
-                    payer_name=payer_name[:200],
-                    description=description[:250],
-                    issued_at=now,
-                    business_date=timezone.localdate(taken),
-                    issued_by=None,
-                    external_ref=ref,
-                )
-        except IntegrityError:
-            raise Conflict(_("This gateway transaction was already recorded.")) from None
+        receipt = _new_gateway_receipt(center, amount, ref, payer_name, description, paid_at)
         audit.record(
             "payments.receipt_issued",
             actor=None,
@@ -489,11 +511,7 @@ def _gateway_receipt(
     apply: bool,
     note: str = "",
 ) -> Receipt:
-    ref = external_ref.strip()
-    if not ref or len(ref) > MAX_KEY:
-        raise DomainError(_("A gateway payment needs its transaction reference."))
-    if amount <= 0:
-        raise DomainError(_("A payment must be more than zero."))
+    ref = _checked_gateway_ref(external_ref, amount)
 
     def replay() -> Receipt | None:
         found = Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first()
@@ -512,26 +530,15 @@ def _gateway_receipt(
                     % {"paid": format_pounds(amount), "fee": format_pounds(locked.fee_amount)}
                 )
             _refuse_second_payment(locked)
-        now = timezone.now()
-        taken = min(paid_at, now) if paid_at is not None else now
-        try:
-            with transaction.atomic():
-                receipt = Receipt.objects.create(
-                    number=next_reference(locked.center.code, RECEIPT_KIND),
-                    center=locked.center,
-                    application=locked,
-                    session=None,
-                    method=PaymentMethod.GATEWAY,
-                    amount=amount,
-                    payer_name=locked.applicant.full_name[:200],
-                    description=_description(locked),
-                    issued_at=now,
-                    business_date=timezone.localdate(taken),
-                    issued_by=None,
-                    external_ref=ref,
-                )
-        except IntegrityError:
-            raise Conflict(_("This gateway transaction was already recorded.")) from None
+        receipt = _new_gateway_receipt(
+            locked.center,
+            amount,
+            ref,
+            locked.applicant.full_name,
+            _description(locked),
+            paid_at,
+            application=locked,
+        )
         if apply:
             applications.move(
                 app,

@@ -26,6 +26,7 @@ from baladiya.applications import services as applications
 from baladiya.applications.models import Application, ApplicationEvent, Channel
 from baladiya.applications.workflow import Status
 from baladiya.catalog.models import DeliveryMode, Fee, Service
+from baladiya.centers import services as centers
 from baladiya.centers.models import Center
 from baladiya.core.errors import DomainError, NotAllowed, NotFound
 from baladiya.core.text import normalize_arabic
@@ -34,7 +35,6 @@ from baladiya.delivery.models import Handover, Shipment, ShipmentEvent
 from baladiya.documents.models import IssuedDocument
 from baladiya.payments.models import Receipt
 
-ELECTRONIC_CENTER = "C00"
 TRACK_IP_SCOPE = "track-ip"
 TRACK_REF_SCOPE = "track-ref"
 TRACK_PHONE_SCOPE = "track-phone"
@@ -100,13 +100,9 @@ def pickup_centers() -> QuerySet[Center]:
 
 
 def electronic_center() -> Center:
-    center = Center.objects.filter(code=ELECTRONIC_CENTER).first()
-    if center is None:
-        raise DomainError(
-            _("The electronic center is not set up yet. Please apply at a service center."),
-            code="no_electronic_center",
-        )
-    return center
+    return centers.electronic_center(
+        _("The electronic center is not set up yet. Please apply at a service center.")
+    )
 
 
 # ---------------------------------------------------------------- applying

@@ -157,14 +157,14 @@ def _feed_worthy(label: str, obj: models.Model) -> bool:
     if label == "water.subscription":
         return getattr(obj, "neighbourhood_id", None) in served_neighbourhood_ids()
     if label == "water.bill":
-        return _subscription_served(obj.subscription_id)  # type: ignore[attr-defined]
+        return subscription_served(obj.subscription_id)  # type: ignore[attr-defined]
     app: Any = obj if label == "applications.application" else getattr(obj, "application", None)
     if app is None:  # a citizen: its applications' changes carry it along
         return False
     return bool({app.center_id, app.pickup_center_id} & enrolled)
 
 
-def _subscription_served(subscription_id: Any) -> bool:
+def subscription_served(subscription_id: Any) -> bool:
     from baladiya.water.models import Subscription
 
     served = served_neighbourhood_ids()

@@ -780,7 +780,7 @@ class _BatchApplier:
                 return _("A center may only mark a bill paid.")
             if current["state"] == "unpaid":
                 self._keep(obj, event)
-                if capture._subscription_served(obj.subscription_id):
+                if capture.subscription_served(obj.subscription_id):
                     # Another center serving the same neighbourhood must not take it again.
                     self.feed.append(("water.bill", str(obj.pk)))
             return ""  # already paid here: the payment row says by whom, twice or not

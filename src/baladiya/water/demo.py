@@ -77,7 +77,9 @@ def seed_water_demo(
     for cycle, end in _last_cycles(timezone.localdate(), CYCLES):
         for meter in meters:
             used = rng.choice([18, 30, 42, 55, 70, 95, 130])
-            readings.append((meter, cycle, end.isoformat(), meters[meter], meters[meter] + used, ""))
+            readings.append(
+                (meter, cycle, end.isoformat(), meters[meter], meters[meter] + used, "")
+            )
             meters[meter] += used
     sandbox = SandboxEstablishment(exchange_dir())
     sandbox.publish("subscribers-demo.csv", csv_bytes(SUBSCRIBERS, subscribers))
