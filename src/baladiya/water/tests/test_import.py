@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,35 @@ def test_arabic_headers_in_another_order_and_xlsx_are_read_alike(
     assert (batch.rows, batch.created, batch.failed) == (4, 4, 0), _report(batch)
     assert Citizen.objects.filter(national_number="04012345678").exists()
     assert Subscription.objects.get(meter_number="HMS-1004").active_since == dt.date(2015, 3, 1)
+
+
+def test_an_xlsx_keeps_row_numbers_text_zeros_and_reads_number_cells(
+    tariffs: None, neighbourhoods: dict[str, Neighbourhood], officer: User
+) -> None:
+    # The reader hands every number as a float: 1005 must still be meter "1005", 4011111111
+    # the national number 04011111111, 944123456 the mobile +963944123456.
+    rows: list[list[Any]] = [
+        [1005, "04012345678", "أحمد", None, "الحمصي", None, "شارع 1", None, "household",
+         None, dt.date(2015, 3, 1)],
+        [None] * 11,  # an empty row in the middle: skipped, still counted
+        ["HMS-7", 4011111111, "رنا", "خالد", "الأتاسي", 944123456, "شارع 2", "الوعر",
+         "household", "working", dt.datetime(2019, 6, 1, 8, 30)],
+        ["HMS-8", "0401234", "عمر", None, "السباعي", None, "شارع 3", None, "household",
+         None, 44000],  # national number too short, a date typed as a plain number
+    ]  # fmt: skip
+    batch = import_file(xlsx_bytes(SUBSCRIBERS, rows), "subscribers.xlsx", "subscribers", officer)
+    assert (batch.rows, batch.created, batch.failed) == (3, 2, 1)
+    assert {(i.row, i.column, i.code, i.value) for i in batch.issues.all()} == {
+        (5, "national_number", "national_number", "0401234"),
+        (5, "active_since", "date", "44000"),
+    }
+    first = Subscription.objects.get(meter_number="1005")
+    assert first.subscriber.national_number == "04012345678"
+    assert first.active_since == dt.date(2015, 3, 1) and first.subscriber.father_name == ""
+    second = Subscription.objects.get(meter_number="HMS-7")
+    assert second.subscriber.national_number == "04011111111"
+    assert second.subscriber.phone == "+963944123456"
+    assert second.active_since == dt.date(2019, 6, 1)
 
 
 def test_importing_again_changes_nothing(imported: ImportBatch, officer: User) -> None:
@@ -329,11 +359,15 @@ def test_bills_in_pounds_and_from_xlsx(imported: ImportBatch, officer: User) -> 
     rows = [
         ["HMS-1001", "2026-01", dt.datetime(2026, 2, 28), 1160, 1200, 40, "61.50", "EB-1"],
         ["HMS-1002", "٢٠٢٦-٠١", "2026-02-28", 500, 640, 140, 4200, "EB-2"],
+        ["HMS-1003", "2026-01", dt.date(2026, 2, 28), 10, 20, 10, 61.5, "EB-3"],
+        ["HMS-1004", "2026-01", dt.date(2026, 2, 28), 10, 20, 10, -5, "EB-4"],  # negative
     ]
     batch = import_file(xlsx_bytes(header, rows), "bills.xlsx", "bills", officer)
-    assert (batch.created, batch.failed) == (2, 0), _report(batch)
+    assert (batch.created, batch.failed) == (3, 1), _report(batch)
     assert Bill.objects.get(external_ref="EB-1").amount == 6150
     assert Bill.objects.get(external_ref="EB-2").amount == 420000
+    assert Bill.objects.get(external_ref="EB-3").amount == 6150
+    assert {(i.row, i.column, i.code) for i in batch.issues.all()} == {(5, "المبلغ", "amount")}
 
 
 def test_reimporting_bills_leaves_every_row_as_it_was(imported: ImportBatch, officer: User) -> None:
@@ -492,12 +526,22 @@ def test_anonymous_visitors_are_sent_to_log_in(db: None) -> None:
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
+def _zip(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("scan.pdf", b"%PDF-1.7\n...", "Only CSV or XLSX files are accepted."),
         ("photo.jpg", b"\xff\xd8\xff\xe0JFIF", "Only CSV or XLSX files are accepted."),
         ("book.xlsx", b"PK\x03\x04garbage", "The spreadsheet cannot be read"),
+        ("book.xlsx", _zip({"content.xml": "<x/>"}), "The spreadsheet cannot be read"),  # ODS-like
+        ("book.xlsx", _zip({"xl/workbook.xml": "<"}), "The spreadsheet cannot be read"),
         ("other.csv", b"name,age\nx,1\n", "The file lacks required columns"),
     ],
 )
