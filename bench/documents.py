@@ -1,7 +1,10 @@
 """Benchmark worker: documents issued per second, i.e. `issue_document` (QR + Typst render +
 two Ed25519 signatures + store + the `issue`/`route_to_pickup` transitions and audit), for
-applications already approved at the worker's center. Also times the stages inside it, and
-the PDF production alone (claims, QR, Typst, signatures; no database) for the per-core figure.
+applications already approved at the worker's center. Also times the stages inside it, the
+PDF production alone (claims, QR, Typst, signatures; no database), and "render + sign +
+store" as the issue defines a document issued: the signed PDF and its document row (number
+taken from the gap-free series, holder, claims, PDF bytes and their SHA-256) committed, without
+the workflow's transitions, history, SMS and audit events that `issue_document` adds.
 
 Started by bench/run.py through common.run_workers (READY/GO protocol, one JSON line out).
 Environment: BENCH_DOCS (documents per worker), BENCH_WORKER (index: worker i works at the
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import worker
+from common import _db_server_cpu, worker
 from counter_flow import Desk, timed_stages
 
 
@@ -28,7 +31,8 @@ def prepare() -> dict[str, Any]:
     desk = Desk.open(int(os.environ.get("BENCH_WORKER", "0")))
     ready = [desk.approved() for _ in range(n_docs + 1)]
     desk.issue(ready.pop())  # warm up: signing key, Typst compiler and its caches
-    return {"desk": desk, "ready": ready}
+    to_store = [desk.approved() for _ in range(STORED)]
+    return {"desk": desk, "ready": ready, "to_store": to_store}
 
 
 def run(state: dict[str, Any]) -> dict[str, Any]:
@@ -48,8 +52,14 @@ def run(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+STORED = 100
+
+
 def after(state: dict[str, Any]) -> dict[str, Any]:
-    return {"pdf_only_ms": _pdf_production(state["desk"], 100)}
+    return {
+        "pdf_only_ms": _pdf_production(state["desk"], 100),
+        "pdf_stored_ms": _pdf_stored(state["desk"], state["to_store"]),
+    }
 
 
 def _pdf_production(desk: Desk, n: int) -> dict[str, float]:
@@ -74,6 +84,59 @@ def _pdf_production(desk: Desk, n: int) -> dict[str, float]:
     return {
         "wall": round(1000 * (time.perf_counter() - started) / n, 2),
         "cpu": round(1000 * (time.process_time() - cpu) / n, 2),
+    }
+
+
+def _pdf_stored(desk: Desk, apps: list[Any]) -> dict[str, float]:
+    """ms per document rendered, signed and stored (wall and CPU, this process + its database
+    backend): the signed PDF for the next number of the center's series, and its row written
+    and committed in one transaction, as `issue_document` stores it. Applications stay
+    `approved` (this scratch database is thrown away): the transitions are not part of it."""
+    import datetime as dt
+    import hashlib
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from baladiya.core.numbering import next_reference
+    from baladiya.documents import services, signing
+    from baladiya.documents.models import IssuedDocument
+
+    key = signing.active_key()
+    prefix = desk.center.code
+    started, cpu, db_cpu = time.perf_counter(), time.process_time(), _db_server_cpu()
+    for app in apps:
+        issued_at = timezone.now().replace(microsecond=0)
+        content = services._content(app, desk.clerk, issued_at)
+        template = app.service.document_template
+        signed = services._sign_and_render(
+            services._expected_number(prefix), key, content, template, issued_at
+        )
+        with transaction.atomic():
+            number = next_reference(prefix, "D")
+            if number != signed.number:
+                signed = services._sign_and_render(number, key, content, template, issued_at)
+            IssuedDocument.objects.create(
+                number=number,
+                application=app,
+                center=app.center,
+                title_ar=content["title_ar"],
+                title_en=content["title_en"],
+                holder_name=content["holder"]["name"],
+                holder_national_number=content["holder"]["national_number"],
+                content={**content, "number": number},
+                issued_at=issued_at,
+                valid_until=dt.date.fromisoformat(content["valid_until"]),
+                issued_by=desk.clerk,
+                key=key,
+                payload=signed.payload,
+                pdf=signed.pdf,
+                pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
+            )
+    n = len(apps)
+    return {
+        "wall": round(1000 * (time.perf_counter() - started) / n, 2),
+        "cpu": round(1000 * (time.process_time() - cpu + _db_server_cpu() - db_cpu) / n, 2),
     }
 
 
