@@ -79,7 +79,9 @@ class Citizen(BaseModel):
     mother_name = models.CharField(_("mother's name"), max_length=120, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("mobile"), max_length=16, blank=True)
-    name_normalized = models.CharField(max_length=320, db_index=True, editable=False)
+    # Searched for words anywhere in it (`contains`, LIKE '%word%'): no B-tree helps that,
+    # so it has none; an index here cost every imported citizen two (decision 0010).
+    name_normalized = models.CharField(max_length=320, editable=False)
 
     class Meta:
         verbose_name = _("citizen")

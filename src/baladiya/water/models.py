@@ -58,6 +58,9 @@ class Subscription(BaseModel):
     # Set on every change (imports write it themselves: bulk writes skip auto_now); an
     # import that finds nothing new leaves it alone.
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    # No index on the creation time: nothing lists subscriptions by it, and imports write
+    # 100,000 at a time (decision 0010).
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["meter_number"]
@@ -75,6 +78,7 @@ class OwnerPeriod(BaseModel):
     citizen = models.ForeignKey("accounts.Citizen", on_delete=models.PROTECT, related_name="+")
     valid_from = models.DateField(_("from"))
     valid_to = models.DateField(_("to"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)  # unindexed, as a subscription's
 
     class Meta:
         ordering = ["valid_from"]

@@ -135,7 +135,9 @@ def test_an_xlsx_keeps_row_numbers_text_zeros_and_reads_number_cells(
         ["HMS-8", "0401234", "عمر", None, "السباعي", None, "شارع 3", None, "household",
          None, 44000],  # national number too short, a date typed as a plain number
     ]  # fmt: skip
-    batch = import_file(xlsx_bytes(SUBSCRIBERS, rows), "subscribers.xlsx", "subscribers", officer)
+    # In chunks of two: the next chunk is read (in a thread) while one is committed.
+    content = xlsx_bytes(SUBSCRIBERS, rows)
+    batch = import_file(content, "subscribers.xlsx", "subscribers", officer, chunk_size=2)
     assert (batch.rows, batch.created, batch.failed) == (3, 2, 1)
     assert {(i.row, i.column, i.code, i.value) for i in batch.issues.all()} == {
         (5, "national_number", "national_number", "0401234"),
