@@ -1357,21 +1357,31 @@ def _run(
     while this one's transaction commits: on PostgreSQL that commit is the foreign keys
     checked (deferred) for every row written, a fifth of a subscriber import, in which
     Python otherwise waits. Only then: a thread running while this chunk is written made each
-    return from the database wait for the interpreter, and gained nothing on two cores. The
-    thread touches no database (`prepare` is plain Python)."""
+    return from the database wait for the interpreter, and gained nothing on two cores. Only
+    when the chunk wrote rows: a commit with nothing to check is too short to gain, and the
+    handover cost a file of unchanged rows 5 % more time. The thread touches no database
+    (`prepare` is plain Python)."""
 
     def prepare_next() -> Prepared | None:
         rows = next(chunks, None)
         return None if rows is None else importer.prepare(rows)
 
+    def written() -> int:
+        return importer.tally.created + importer.tally.updated
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="water-import") as ahead:
         upcoming: list[Future[Prepared | None]] = []
+
+        def read_ahead(before: int) -> None:
+            if written() > before:
+                upcoming.append(ahead.submit(prepare_next))
+
         pending = prepare_next()
         while pending is not None:
-            importer.commit(pending, lambda: upcoming.append(ahead.submit(prepare_next)))
+            importer.commit(pending, functools.partial(read_ahead, written()))
             if progress is not None:
                 progress(importer.tally.rows, table.total)
-            pending = upcoming.pop().result()
+            pending = upcoming.pop().result() if upcoming else prepare_next()
 
 
 def _chunks(
