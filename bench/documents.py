@@ -90,17 +90,13 @@ def _pdf_production(desk: Desk, n: int) -> dict[str, float]:
 def _pdf_stored(desk: Desk, apps: list[Any]) -> dict[str, float]:
     """ms per document rendered, signed and stored (wall and CPU, this process + its database
     backend): the signed PDF for the next number of the center's series, and its row written
-    and committed in one transaction, as `issue_document` stores it. Applications stay
-    `approved` (this scratch database is thrown away): the transitions are not part of it."""
-    import datetime as dt
-    import hashlib
-
+    and committed in one transaction by `store_document`, as `issue_document` stores it.
+    Applications stay `approved` (this scratch database is thrown away): the transitions are
+    not part of it."""
     from django.db import transaction
     from django.utils import timezone
 
-    from baladiya.core.numbering import next_reference
     from baladiya.documents import services, signing
-    from baladiya.documents.models import IssuedDocument
 
     key = signing.active_key()
     prefix = desk.center.code
@@ -113,25 +109,8 @@ def _pdf_stored(desk: Desk, apps: list[Any]) -> dict[str, float]:
             services._expected_number(prefix), key, content, template, issued_at
         )
         with transaction.atomic():
-            number = next_reference(prefix, "D")
-            if number != signed.number:
-                signed = services._sign_and_render(number, key, content, template, issued_at)
-            IssuedDocument.objects.create(
-                number=number,
-                application=app,
-                center=app.center,
-                title_ar=content["title_ar"],
-                title_en=content["title_en"],
-                holder_name=content["holder"]["name"],
-                holder_national_number=content["holder"]["national_number"],
-                content={**content, "number": number},
-                issued_at=issued_at,
-                valid_until=dt.date.fromisoformat(content["valid_until"]),
-                issued_by=desk.clerk,
-                key=key,
-                payload=signed.payload,
-                pdf=signed.pdf,
-                pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
+            services.store_document(
+                app, desk.clerk, key, content, template, issued_at, signed, prefix
             )
     n = len(apps)
     return {

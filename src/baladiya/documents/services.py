@@ -188,6 +188,41 @@ def _expected_number(prefix: str) -> str:
     return format_reference(prefix, year, (current or 0) + 1, "D")
 
 
+def store_document(
+    app: Application,
+    actor: User,
+    key: SigningKey,
+    content: dict[str, Any],
+    template: str,
+    issued_at: dt.datetime,
+    signed: _Signed,
+    prefix: str,
+) -> IssuedDocument:
+    """Take the next number of `prefix`'s series (gap-free: inside the caller's transaction)
+    and store the document's row with its signed PDF, rendered again if `signed` was made for
+    another number. The workflow (transitions, audit) is the caller's."""
+    number = next_reference(prefix, "D")
+    if number != signed.number:
+        signed = _sign_and_render(number, key, content, template, issued_at)
+    return IssuedDocument.objects.create(
+        number=number,
+        application=app,  # the caller's object: `move` then updates its status
+        center=app.center,
+        title_ar=content["title_ar"],
+        title_en=content["title_en"],
+        holder_name=content["holder"]["name"],
+        holder_national_number=content["holder"]["national_number"],
+        content={**content, "number": number},
+        issued_at=issued_at,
+        valid_until=dt.date.fromisoformat(content["valid_until"]),
+        issued_by=actor,
+        key=key,
+        payload=signed.payload,
+        pdf=signed.pdf,
+        pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
+    )
+
+
 def issue_document(app: Application, actor: User) -> IssuedDocument:
     """Issue the document of an approved application (transition `issue`).
 
@@ -224,26 +259,8 @@ def issue_document(app: Application, actor: User) -> IssuedDocument:
         if IssuedDocument.objects.filter(application_id=app.pk).exists():
             raise _already_issued(app)
         check_transition("issue", locked.status)
-        number = next_reference(prefix, "D")
-        if number != signed.number:
-            signed = _sign_and_render(number, key, content, template, issued_at)
-        doc = IssuedDocument.objects.create(
-            number=number,
-            application=app,  # the caller's object: `move` below updates its status
-            center=app.center,
-            title_ar=content["title_ar"],
-            title_en=content["title_en"],
-            holder_name=content["holder"]["name"],
-            holder_national_number=content["holder"]["national_number"],
-            content={**content, "number": number},
-            issued_at=issued_at,
-            valid_until=dt.date.fromisoformat(content["valid_until"]),
-            issued_by=actor,
-            key=key,
-            payload=signed.payload,
-            pdf=signed.pdf,
-            pdf_sha256=hashlib.sha256(signed.pdf).hexdigest(),
-        )
+        doc = store_document(app, actor, key, content, template, issued_at, signed, prefix)
+        number = doc.number
         pickup = app.delivery_mode == DeliveryMode.PICKUP
         # A pickup document goes on to `ready_for_pickup` at once: one SMS for that state
         # (where to collect it), not a second one milliseconds earlier for `issued`.
