@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 
+import pytest
 from django.test import Client
 
 from baladiya.accounts.models import User
@@ -115,6 +116,34 @@ def test_docs_page_loads_nothing_from_outside(db: None) -> None:
 def test_openapi_is_valid_json_in_arabic_too(db: None) -> None:
     response = Client().get("/api/v1/openapi.json", headers={"Accept-Language": "ar"})
     assert json.loads(response.content)["info"]["title"] == "Baladiya API"
+
+
+def test_openapi_is_built_once_per_language_not_on_every_request(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building it costs ~50 ms of CPU: a public URL called in a loop must not cost that."""
+    from django.utils import translation
+    from ninja import NinjaAPI
+
+    from baladiya.api.main import api
+
+    built: list[str | None] = []
+    build = NinjaAPI.get_openapi_schema
+
+    def counted(self: NinjaAPI, *args: object, **kwargs: object) -> object:
+        built.append(translation.get_language())
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(NinjaAPI, "get_openapi_schema", counted)
+    api.__dict__.pop("_schemas", None)  # an empty cache, as in a new process
+    answers = [
+        Client().get("/api/v1/openapi.json", headers={"Accept-Language": lang})
+        for lang in ("en", "en", "ar", "ar", "en")
+    ]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert built == ["en", "ar"]
+    assert answers[0].json() == answers[1].json() == answers[4].json()
+    api.__dict__.pop("_schemas", None)
 
 
 def test_nul_characters_are_refused_not_stored(api: Api, clerk: User) -> None:
