@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from baladiya.accounts import roles
 from baladiya.payments.gateways.settlement import GatewayDay, gateway_day
 from baladiya.payments.models import CashierSession, PaymentMethod, Receipt, Refund
 
@@ -38,6 +39,20 @@ if TYPE_CHECKING:
 
 CASH = str(PaymentMethod.CASH)
 GATEWAY = str(PaymentMethod.GATEWAY)
+
+
+def reconciliation_centers(user: Any) -> list[Center]:
+    """Centers whose money reports `user` may read: every center for administrators,
+    auditors and a supervisor of no center; a center's supervisor, that center only."""
+    from baladiya.centers.models import Center
+
+    if user.has_role(roles.ADMIN, roles.AUDITOR) or (
+        user.has_role(roles.SUPERVISOR) and user.center_id is None
+    ):
+        return list(Center.objects.order_by("code"))
+    if user.has_role(roles.SUPERVISOR) and user.center is not None:
+        return [user.center]
+    return []
 
 
 @dataclass(frozen=True)

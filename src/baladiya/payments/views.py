@@ -335,21 +335,11 @@ def refund(request: HttpRequest, number: str) -> HttpResponse:
 # ---------------------------------------------------------------- reconciliation
 
 
-def _reconciliation_centers(user: User) -> list[Center]:
-    if user.has_role(roles.ADMIN, roles.AUDITOR) or (
-        user.has_role(roles.SUPERVISOR) and user.center_id is None
-    ):
-        return list(Center.objects.order_by("code"))
-    if user.has_role(roles.SUPERVISOR) and user.center is not None:
-        return [user.center]
-    return []
-
-
 @login_required
 @require_GET
 def reconciliation(request: HttpRequest) -> HttpResponse:
     user = require_role(request.user, roles.SUPERVISOR, roles.AUDITOR, roles.ADMIN)
-    centers = _reconciliation_centers(user)
+    centers = reports.reconciliation_centers(user)
     form = ReconciliationForm(request.GET or None)
     day = form.day()
     code = (form.cleaned_data.get("center") if form.is_valid() else "") or ""

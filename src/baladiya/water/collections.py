@@ -37,6 +37,7 @@ from baladiya.centers.models import Center
 from baladiya.centers.permissions import is_directorate
 from baladiya.core import audit
 from baladiya.core.errors import DomainError
+from baladiya.payments.reports import reconciliation_centers
 from baladiya.sync import capture
 from baladiya.water.exchange import (
     COLLECTIONS_HEADER,
@@ -61,20 +62,25 @@ def may_exchange(user: Any) -> bool:
     return bool(user.has_role(roles.OFFICER) and agency is not None and agency.code == "water")
 
 
-def report_centers(user: Any) -> list[Center]:
-    """Centers whose collections `user` may see: everything for the directorate, auditors
-    and a supervisor of no center; a supervisor of a center that one only (as the daily
-    reconciliation); nobody else any."""
+def may_see_collections(user: Any) -> bool:
+    """Whether `user` sees any center's collections (`report_centers` is not empty), from
+    the roles alone: the navigation asks on every page."""
+    if may_exchange(user):
+        return True
     if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.has_role(roles.ADMIN, roles.AUDITOR, roles.SUPERVISOR))
+
+
+def report_centers(user: Any) -> list[Center]:
+    """Centers whose collections `user` may see: every center for those who exchange files
+    with the establishment; otherwise those of the daily reconciliation (administrators,
+    auditors, supervisors: a center's supervisor that center only); nobody else any."""
+    if not may_see_collections(user):
         return []
-    network = Center.objects.order_by("code")
-    if may_exchange(user) or user.has_role(roles.ADMIN, roles.AUDITOR):
-        return list(network)
-    if user.has_role(roles.SUPERVISOR):
-        if user.center_id is None:
-            return list(network)
-        return [user.center]
-    return []
+    if may_exchange(user):
+        return list(Center.objects.order_by("code"))
+    return reconciliation_centers(user)
 
 
 # ---------------------------------------------------------------- the file
@@ -152,10 +158,13 @@ def send_collections(
         )
     target = establishment or get_establishment()
     made = collections_file(day)
-    kwargs: dict[str, Any] = {"attempts": attempts, "wait": wait, "on_retry": on_retry}
-    if sleep is not None:
-        kwargs["sleep"] = sleep
-    ack = with_retries(lambda: target.send_collections(day, made.name, made.content), **kwargs)
+    ack = with_retries(
+        lambda: target.send_collections(day, made.name, made.content),
+        attempts=attempts,
+        wait=wait,
+        sleep=sleep,
+        on_retry=on_retry,
+    )
     with transaction.atomic():
         export = CollectionExport.objects.create(
             day=day,

@@ -113,15 +113,21 @@ def _import(args: argparse.Namespace, console: Console, actor: Any) -> int:
     return 0
 
 
+def _retrying(console: Console) -> Callable[[int, Exception], None]:
+    def report(attempt: int, exc: Exception) -> None:
+        console.print(f"[yellow]the establishment did not answer ({exc}); trying again…[/]")
+
+    return report
+
+
 def _fetch(console: Console, actor: Any) -> int:
     from baladiya.water.importing import fetch_and_import
 
-    def retrying(attempt: int, exc: Exception) -> None:
-        console.print(f"[yellow]the establishment did not answer ({exc}); trying again…[/]")
-
     with Progress(*_columns("fetch"), console=console, transient=True) as progress:
         results = fetch_and_import(
-            actor, on_retry=retrying, progress=lambda name: _progress_to(progress, name)
+            actor,
+            on_retry=_retrying(console),
+            progress=lambda name: _progress_to(progress, name),
         )
     if not results:
         console.print("No file waiting at the water establishment.")
@@ -145,10 +151,7 @@ def _export(args: argparse.Namespace, console: Console, actor: Any) -> int:
     except ValueError as exc:
         raise UsageError(f"--day: {args.day!r} is not a date (YYYY-MM-DD)") from exc
 
-    def retrying(attempt: int, exc: Exception) -> None:
-        console.print(f"[yellow]the establishment did not answer ({exc}); trying again…[/]")
-
-    export = send_collections(day, actor, on_retry=retrying)
+    export = send_collections(day, actor, on_retry=_retrying(console))
     console.print(
         f"{export.file_name}: {export.lines} payments, {export.amount} piastres "
         f"(of which paid twice {export.overpayment}); "

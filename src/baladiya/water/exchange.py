@@ -124,11 +124,12 @@ def with_retries(
     *,
     attempts: int = 3,
     wait: float = 1.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     on_retry: Callable[[int, Exception], None] | None = None,
 ) -> T:
     """`call()`, tried again after a transient failure (`EstablishmentUnavailable`), waiting
-    `wait`, then twice as long, and so on. A refusal is not retried: it would be refused again."""
+    `wait`, then twice as long, and so on (`sleep`: `time.sleep` unless given). A refusal is
+    not retried: it would be refused again."""
     for attempt in range(1, attempts + 1):
         try:
             return call()
@@ -137,7 +138,7 @@ def with_retries(
                 raise
             if on_retry is not None:
                 on_retry(attempt, exc)
-            sleep(wait * 2 ** (attempt - 1))
+            (sleep or time.sleep)(wait * 2 ** (attempt - 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -87,6 +88,7 @@ from baladiya.core.models import Counter
 from baladiya.core.money import ARABIC_DIGITS, MoneyError, parse_pounds
 from baladiya.core.text import normalize_arabic
 from baladiya.core.uploads import sniff
+from baladiya.core.validators import clean_mobile, clean_national_number
 from baladiya.sync import capture
 from baladiya.water.models import (
     Bill,
@@ -344,7 +346,6 @@ _NATIONAL_RE = re.compile(r"[0-9]{11}")
 _CYCLE_RE = re.compile(r"([0-9]{4})-0?([1-6])")
 _DMY_RE = re.compile(r"([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})")
 _MOBILE_JUNK = re.compile(r"[\s\-()]")
-_MOBILE_RE = re.compile(r"\+9639[0-9]{8}")
 _TRUE = frozenset({"1", "yes", "y", "true", "x", "نعم", "صح"})
 _FALSE = frozenset({"", "0", "no", "n", "false", "لا", "خطا"})
 
@@ -410,31 +411,27 @@ def _national(value: Any) -> str:
         text = _text(value).zfill(11)
     else:
         text = _text(value)
-        if not _NATIONAL_RE.fullmatch(text):
-            text = text.translate(ARABIC_DIGITS).replace(" ", "")
+    if _NATIONAL_RE.fullmatch(text):
+        return text  # the common case, without the validator's clean-up
     if not text:
         raise _Bad("required")
-    if not _NATIONAL_RE.fullmatch(text):
-        raise _Bad("national_number")
-    return text
+    try:
+        return clean_national_number(text)
+    except ValidationError:
+        raise _Bad("national_number") from None
 
 
 def _mobile(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raw = "0" + _text(value)  # 944123456 once the leading zero was eaten
     else:
-        raw = _MOBILE_JUNK.sub("", _text(value).translate(ARABIC_DIGITS))
-    if not raw:
+        raw = _text(value)
+    if not _MOBILE_JUNK.sub("", raw):
         return ""
-    if raw.startswith("00963"):
-        raw = "+" + raw[2:]
-    elif raw.startswith("09"):
-        raw = "+963" + raw[1:]
-    elif raw.startswith("963"):
-        raw = "+" + raw
-    if not _MOBILE_RE.fullmatch(raw):
-        raise _Bad("mobile")
-    return raw
+    try:
+        return clean_mobile(raw)
+    except ValidationError:
+        raise _Bad("mobile") from None
 
 
 def _choice(value: Any, choices: dict[str, str], code: str, default: str = "") -> str:
@@ -1501,11 +1498,11 @@ def fetch_and_import(
     from baladiya.water.exchange import get_establishment, with_retries
 
     source = establishment or get_establishment()
-    retry: dict[str, Any] = {"attempts": attempts, "wait": wait, "on_retry": on_retry}
-    if sleep is not None:
-        retry["sleep"] = sleep
+    retried = functools.partial(
+        with_retries, attempts=attempts, wait=wait, sleep=sleep, on_retry=on_retry
+    )
     results: list[Fetched] = []
-    for offered in with_retries(source.incoming, **retry):
+    for offered in retried(source.incoming):
         kind = kind_from_name(offered.name)
         result = Fetched(offered.name, kind)
         results.append(result)
@@ -1513,7 +1510,7 @@ def fetch_and_import(
             result.error = str(_("The file name does not say which kind of file it is."))
             continue
         try:
-            content = with_retries(functools.partial(source.fetch, offered.name), **retry)
+            content = retried(functools.partial(source.fetch, offered.name))
             result.batch = import_file(
                 content,
                 offered.name,
@@ -1522,7 +1519,7 @@ def fetch_and_import(
                 source=ImportBatch.Source.ESTABLISHMENT,
                 progress=progress(offered.name) if progress else None,
             )
-            with_retries(functools.partial(source.acknowledge, offered.name), **retry)
+            retried(functools.partial(source.acknowledge, offered.name))
         except DomainError as exc:
             result.error = str(exc.message)
     return results

@@ -20,4 +20,4 @@ def exchanges_water_files(user: Any) -> bool:
 
 @register.filter
 def sees_water_collections(user: Any) -> bool:
-    return bool(collections.report_centers(user))
+    return collections.may_see_collections(user)
