@@ -99,43 +99,44 @@ def payload_from_text(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def qr_image(text: str) -> dict[str, Any]:
-    """A QR code (error correction M) as raw pixels for Typst's `image()`:
-    `{"size": n, "pixels": [n*n bytes, 0 dark / 255 light, row by row]}`, one pixel per module
-    and no quiet zone (the template leaves white space around it and scales it up without
-    smoothing, `scaling: "pixelated"`).
+# The QR mask pattern (ISO/IEC 18004 §7.8). Any of the eight decodes the same (the symbol
+# records it); the standard's choice scores all eight and keeps the lowest penalty, which
+# took ~2 ms of a ~10 ms document (zint, inside zxing-cpp), 85 % of the QR code's time. For
+# our payloads (base64, nearly random bytes) the scores barely differ, and that rule itself
+# picked pattern 2 for 56 % of 150 random payloads. (decision 0007)
+QR_MASK = 2
+
+
+@dataclass(frozen=True)
+class QrImage:
+    """A QR code (error correction M) as raw pixels: `size` x `size` bytes, row by row,
+    0 dark / 255 light, one pixel per module and no quiet zone."""
+
+    size: int
+    pixels: bytes
+
+
+def qr_image(text: str) -> QrImage:
+    """The QR code of `text`, for Typst's `image(..., format: (encoding: "luma8", ...))`
+    (the template leaves white space around it and scales it up without smoothing,
+    `scaling: "pixelated"`).
 
     zxing-cpp (C++) rather than segno: segno's pure-Python encoder took ~20 ms for our
-    ~500-character URLs (~4 ms even with a fixed mask), more than the whole PDF; zxing-cpp
-    takes ~1.3 ms with the standard's mask selection. Raw pixels rather than SVG: Typst embeds
-    them as one small image, where an SVG path of ~1,300 rectangles cost ~1.7 ms to parse,
-    convert and compress, and ~8 KB in every PDF. (decision 0007)
+    ~500-character URLs (~4 ms even with a fixed mask); zxing-cpp takes ~0.4 ms with the
+    fixed mask. Raw pixels rather than SVG: Typst embeds them as one small image, where an
+    SVG path of ~1,300 rectangles cost ~1.7 ms to parse, convert and compress, and ~8 KB in
+    every PDF. (decision 0007)
     """
-    barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    # zxing-cpp reads the mask only from `options`, and there only with `ec_level` also given.
+    barcode = zxingcpp.create_barcode(
+        text,
+        zxingcpp.BarcodeFormat.QRCode,
+        options=f"ecLevel=M,dataMask={QR_MASK}",
+        ec_level="M",
+    )
     image = barcode.to_image(scale=1, add_quiet_zones=False)
     pixels = bytes(memoryview(image))  # type: ignore[arg-type]  # a buffer; the stub omits it
-    return {"size": int(image.shape[0]), "pixels": list(pixels)}
-
-
-_DARK_RUN = re.compile(rb"\x00+")
-
-
-def qr_svg(text: str, border: int = 2) -> str:
-    """The same QR code as a compact SVG for Typst's `image(..., format: "svg")` (e.g. the post
-    labels): one path, a rectangle per horizontal run of dark modules, `border` modules of
-    quiet zone."""
-    qr = qr_image(text)
-    size, pixels = qr["size"], bytes(qr["pixels"])
-    path = []
-    for y in range(size):
-        for run in _DARK_RUN.finditer(pixels, y * size, (y + 1) * size):
-            x, width = run.start() - y * size + border, run.end() - run.start()
-            path.append(f"M{x} {y + border}h{width}v1h-{width}z")
-    side = size + 2 * border
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {side} {side}">'
-        f'<path d="{"".join(path)}"/></svg>'
-    )
+    return QrImage(size=int(image.shape[0]), pixels=pixels)
 
 
 # ---------------------------------------------------------------- PDF trailer

@@ -138,9 +138,28 @@ def _claims(number: str, key_id: str, content: dict[str, Any]) -> dict[str, str]
     }
 
 
-def _render(template: str, data: dict[str, Any], issued_at: dt.datetime) -> bytes:
+def render_inputs(
+    content: dict[str, Any], number: str, payload: str, key_id: str
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """What a document template reads: `data.json` (the content with its number, signed
+    payload and the QR code's size) and `qr.bin`, the QR code's raw pixels."""
+    qr = wire.qr_image(wire.verify_url(settings.PUBLIC_BASE_URL, number, payload))
+    data = {
+        **content,
+        "number": number,
+        "payload": payload,
+        "key_id": key_id,
+        "qr": {"size": qr.size},
+        "verify_base": f"{settings.PUBLIC_BASE_URL}/verify/",
+    }
+    return data, {"qr.bin": qr.pixels}
+
+
+def _render(
+    template: str, data: dict[str, Any], files: dict[str, bytes], issued_at: dt.datetime
+) -> bytes:
     try:
-        return render_pdf(template, data, timestamp=issued_at)
+        return render_pdf(template, data, timestamp=issued_at, files=files)
     except (typst.TypstError, FileNotFoundError) as exc:
         logger.exception("document template %s failed", template)
         raise DomainError(
@@ -164,15 +183,8 @@ def _sign_and_render(
     claims_bytes = wire.encode_claims(_claims(number, key.key_id, content))
     key_id, claims_sig = signing.sign(claims_bytes, key)
     payload = wire.assemble(claims_bytes, claims_sig)
-    data = {
-        **content,
-        "number": number,
-        "payload": payload,
-        "key_id": key_id,
-        "qr": wire.qr_image(wire.verify_url(settings.PUBLIC_BASE_URL, number, payload)),
-        "verify_base": f"{settings.PUBLIC_BASE_URL}/verify/",
-    }
-    pdf = _render(template, data, issued_at)
+    data, files = render_inputs(content, number, payload, key_id)
+    pdf = _render(template, data, files, issued_at)
     pdf_sig = signing.sign(pdf, key)[1]
     return _Signed(number, payload, wire.append_trailer(pdf, key_id, pdf_sig))
 

@@ -201,17 +201,11 @@ def test_service_without_a_template_is_refused(
 def test_same_input_renders_byte_identical_pdfs(issued: IssuedDocument) -> None:
     """The PDF creation date comes from issued_at, so a re-render is reproducible."""
     from baladiya.documents.rendering import render_pdf
+    from baladiya.documents.services import render_inputs
 
-    data = {
-        **issued.content,
-        "payload": issued.payload,
-        "key_id": issued.key.key_id,
-        "qr": wire.qr_image(
-            wire.verify_url("https://baladiya.example", issued.number, issued.payload)
-        ),
-        "verify_base": "https://baladiya.example/verify/",
-    }
-    again = render_pdf("certificate.typ", data, timestamp=issued.issued_at)
+    content = {k: v for k, v in issued.content.items() if k != "number"}
+    data, files = render_inputs(content, issued.number, issued.payload, issued.key.key_id)
+    again = render_pdf("certificate.typ", data, timestamp=issued.issued_at, files=files)
     signed = wire.split_trailer(bytes(issued.pdf))
     assert signed is not None and again == signed.signed
 
