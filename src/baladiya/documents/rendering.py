@@ -60,6 +60,17 @@ class _Workspace:
     pid: int
     root: Path
     compilers: dict[str, _Compiler]
+    open_files: dict[str, int]  # name -> file descriptor, kept open between compiles
+
+    def write(self, name: str, content: bytes) -> None:
+        """Replace the file's content. Through a descriptor kept open: opening a file with
+        O_TRUNC on every compile cost ~0.1 ms per file (ext4); this costs microseconds."""
+        fd = self.open_files.get(name)
+        if fd is None:
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            fd = self.open_files[name] = os.open(self.root / name, flags, 0o600)
+        os.pwrite(fd, content, 0)
+        os.ftruncate(fd, len(content))
 
 
 _workspace: _Workspace | None = None
@@ -70,7 +81,7 @@ def _current_workspace() -> _Workspace:
     if _workspace is None or _workspace.pid != os.getpid():
         root = Path(tempfile.mkdtemp(prefix="baladiya-typst-")).resolve()
         atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _workspace = _Workspace(os.getpid(), root, {})
+        _workspace = _Workspace(os.getpid(), root, {}, {})
     return _workspace
 
 
@@ -118,9 +129,9 @@ def render_pdf(
     with _lock:
         space = _current_workspace()
         compiler = _compiler(space, template)
-        (space.root / DATA_FILE).write_bytes(body)
+        space.write(DATA_FILE, body)
         for name, content in extra.items():
-            (space.root / name).write_bytes(content)
+            space.write(name, content)
         result = compiler.compile(
             format="pdf",
             timestamp=timestamp.replace(microsecond=0) if timestamp else None,
