@@ -76,7 +76,7 @@ def record(
         # Round-trip `at` through the DB precision (microseconds) before hashing.
         event.hash = _digest(event.prev_hash, _fields(event))
         head.value, head.last_hash = event.seq, event.hash
-        head.save(update_fields=["value", "last_hash"])
+        _save_head(conn, head)
         event.save(force_insert=True)
         state = _transaction_state(conn)
         if state is not None:
@@ -95,7 +95,16 @@ def _transaction_state(conn: Any) -> tuple[Any, ...] | None:
     return (tuple(sid for sid in conn.savepoint_ids if sid is not None), conn.run_on_commit)
 
 
-def _locked_head(conn: Any) -> Counter:
+@dataclass
+class _Head:
+    """The chain's head row (a `Counter`): the last event's seq and hash."""
+
+    pk: int
+    value: int
+    last_hash: str
+
+
+def _locked_head(conn: Any) -> _Head:
     """The chain's head row, locked (`SELECT … FOR UPDATE`, created on first use).
 
     An event already appended in the same transaction, at the same savepoint depth with
@@ -103,15 +112,48 @@ def _locked_head(conn: Any) -> Counter:
     transaction), so nobody else can have moved the head: its row is reused instead of read
     again (−1 statement per further event in a transaction, e.g. a cash payment's two events,
     an issuance's three). Anything else, e.g. after a rollback to a savepoint, reads it anew.
+
+    Plain SQL rather than the ORM (here and in `_save_head`): every state change appends an
+    event, and building the query cost more than running it.
     """
     cached, conn.baladiya_audit_head = getattr(conn, "baladiya_audit_head", None), None
     if cached is not None:  # (state, head), stored by `record` once both rows were written
         state = _transaction_state(conn)
         if state is not None and state[0] == cached[0][0] and state[1] is cached[0][1]:
-            head: Counter = cached[1]
+            head: _Head = cached[1]
             return head
-    head, _ = Counter.objects.select_for_update().get_or_create(**_HEAD)
-    return head
+    table = _counter_table(conn)
+    lock = " FOR UPDATE" if conn.features.has_select_for_update else ""
+    # The table name comes from the model, never from input (S608).
+    select = (
+        f"SELECT id, value, last_hash FROM {table} WHERE scope = %s AND kind = %s AND year = %s"  # noqa: S608
+    )
+    key = [_HEAD["scope"], _HEAD["kind"], _HEAD["year"]]
+    with conn.cursor() as cursor:
+        cursor.execute(select + lock, key)
+        row = cursor.fetchone()
+        if row is None:  # the first event ever; of two first writers, one inserts the row
+            cursor.execute(
+                f"INSERT INTO {table} (scope, kind, year, value, last_hash) "  # noqa: S608
+                "VALUES (%s, %s, %s, 0, '') ON CONFLICT (scope, kind, year) DO NOTHING",
+                key,
+            )
+            cursor.execute(select + lock, key)
+            row = cursor.fetchone()
+    return _Head(int(row[0]), int(row[1]), str(row[2] or ""))
+
+
+def _save_head(conn: Any, head: _Head) -> None:
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_counter_table(conn)} SET value = %s, last_hash = %s "  # noqa: S608
+            "WHERE id = %s",
+            [head.value, head.last_hash, head.pk],
+        )
+
+
+def _counter_table(conn: Any) -> str:
+    return str(conn.ops.quote_name(Counter._meta.db_table))
 
 
 def _stored_hash(seq: int) -> str:
