@@ -157,7 +157,7 @@ def database_from_env() -> dict[str, object]:
         raise ImproperlyConfigured("DATABASE_URL must be postgresql://… or sqlite:///path")
     path = url.removeprefix("sqlite:///") if url else str(VAR_DIR / "baladiya.sqlite3")
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "baladiya.core.sqlite",  # Django's, with a writer queue (core/sqlite)
         "NAME": path,
         # WAL + synchronous=FULL: a committed receipt survives a power cut (DESIGN §4a).
         # IMMEDIATE: concurrent writers queue instead of failing with "database is locked".
