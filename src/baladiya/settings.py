@@ -169,6 +169,9 @@ def database_from_env() -> dict[str, object]:
                 "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000"
             ),
         },
+        # In memory, as Django makes a SQLite test database (pytest-django knows the engine
+        # only by Django's name, and would otherwise make files named after NAME).
+        "TEST": {"NAME": ":memory:"},
     }
 
 
