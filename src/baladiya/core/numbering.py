@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from baladiya.core.ids import format_reference
@@ -35,7 +36,7 @@ def next_value(scope: str, kind: str, year: int = 0) -> int:
     with conn.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET value = value + 1 "  # noqa: S608  # names from the model
-            "WHERE scope = %s AND kind = %s AND year = %s RETURNING value",
+            "WHERE scope = %s AND kind = %s AND year = %s RETURNING id, value",
             [scope, kind, year],
         )
         row = cursor.fetchone()
@@ -43,11 +44,22 @@ def next_value(scope: str, kind: str, year: int = 0) -> int:
             cursor.execute(
                 f"INSERT INTO {table} (scope, kind, year, value, last_hash) "  # noqa: S608
                 "VALUES (%s, %s, %s, 1, '') ON CONFLICT (scope, kind, year) "
-                f"DO UPDATE SET value = {table}.value + 1 RETURNING value",
+                f"DO UPDATE SET value = {table}.value + 1 RETURNING id, value",
                 [scope, kind, year],
             )
             row = cursor.fetchone()
-    return int(row[0])
+    counter = Counter(id=row[0], scope=scope, kind=kind, year=year, value=int(row[1]))
+    # What `counter.save(update_fields=["value"])` would tell its listeners: a center node
+    # replicates its own series to the central node (sync.capture).
+    post_save.send(
+        sender=Counter,
+        instance=counter,
+        created=False,
+        update_fields=frozenset({"value"}),
+        raw=False,
+        using=conn.alias,
+    )
+    return counter.value
 
 
 def next_reference(prefix: str, kind: str = "") -> str:
