@@ -64,24 +64,39 @@ class _Workspace:
 
     def write(self, name: str, content: bytes) -> None:
         """Replace the file's content. Through a descriptor kept open: opening a file with
-        O_TRUNC on every compile cost ~0.1 ms per file (ext4); this costs microseconds."""
+        O_TRUNC on every compile cost ~0.1 ms per file (ext4); this costs microseconds.
+        Opened again if the file was deleted meanwhile (a cleaner of old temporary files)."""
         fd = self.open_files.get(name)
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            fd = None
         if fd is None:
             flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
             fd = self.open_files[name] = os.open(self.root / name, flags, 0o600)
         os.pwrite(fd, content, 0)
         os.ftruncate(fd, len(content))
 
+    def close(self) -> None:
+        for fd in self.open_files.values():
+            os.close(fd)
+        self.open_files.clear()
+        shutil.rmtree(self.root, ignore_errors=True)
+
 
 _workspace: _Workspace | None = None
 
 
 def _current_workspace() -> _Workspace:
+    """This process's workspace; a new one after a fork, or when its folder is gone (a
+    server runs for weeks, and some systems delete old files under /tmp)."""
     global _workspace
-    if _workspace is None or _workspace.pid != os.getpid():
-        root = Path(tempfile.mkdtemp(prefix="baladiya-typst-")).resolve()
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        _workspace = _Workspace(os.getpid(), root, {}, {})
+    if _workspace is not None and _workspace.pid == os.getpid():
+        if _workspace.root.is_dir():
+            return _workspace
+        _workspace.close()
+    root = Path(tempfile.mkdtemp(prefix="baladiya-typst-")).resolve()
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    _workspace = _Workspace(os.getpid(), root, {}, {})
     return _workspace
 
 
@@ -91,7 +106,7 @@ def _compiler(space: _Workspace, name: str) -> typst.Compiler:
     stat = (TEMPLATE_DIR / name).stat()
     current = (stat.st_mtime_ns, stat.st_size)
     entry = space.compilers.get(name)
-    if entry is None or entry.copied != current:
+    if entry is None or entry.copied != current or not (space.root / name).is_file():
         shutil.copyfile(TEMPLATE_DIR / name, space.root / name)
         if entry is None:
             entry = _Compiler(

@@ -210,6 +210,30 @@ def test_same_input_renders_byte_identical_pdfs(issued: IssuedDocument) -> None:
     assert signed is not None and again == signed.signed
 
 
+def test_rendering_survives_its_scratch_files_being_deleted(issued: IssuedDocument) -> None:
+    """A server runs for weeks and some systems delete old files under /tmp: Typst's
+    scratch files (the data it reads, the template's copy), or their whole folder, may go.
+    The next document is still produced, byte for byte the same."""
+    import shutil
+
+    from baladiya.documents import rendering
+    from baladiya.documents.services import render_inputs
+
+    content = {k: v for k, v in issued.content.items() if k != "number"}
+    data, files = render_inputs(content, issued.number, issued.payload, issued.key.key_id)
+    signed = wire.split_trailer(bytes(issued.pdf))
+    assert signed is not None
+    space = rendering._current_workspace()
+    for name in ("data.json", "qr.bin", "certificate.typ"):
+        (space.root / name).unlink()
+    again = rendering.render_pdf("certificate.typ", data, timestamp=issued.issued_at, files=files)
+    assert again == signed.signed
+    shutil.rmtree(space.root)
+    again = rendering.render_pdf("certificate.typ", data, timestamp=issued.issued_at, files=files)
+    assert again == signed.signed
+    assert rendering._current_workspace().root != space.root
+
+
 def test_other_center_pickup_still_numbered_by_submitting_center(
     make_approved: Callable[..., Application], clerk: User, other_center: Center
 ) -> None:
