@@ -21,7 +21,7 @@ def next_value(scope: str, kind: str, year: int = 0) -> int:
     """Take the next value of a series. Must run inside the caller's transaction so that a
     rollback gives the number back (no gap).
 
-    One SQL statement, `UPDATE … SET value = value + 1 … RETURNING value`, instead of the
+    One SQL statement, `UPDATE … SET value = value + 1 … RETURNING id, value`, instead of the
     ORM's locked read and save: it locks the row until the transaction ends all the same
     (PostgreSQL row lock; SQLite's single writer), and every application, receipt and
     document takes one number. A series' first number inserts its row (`ON CONFLICT`: two
