@@ -137,6 +137,8 @@ def submit_application(actor: User | None, sub: Submission) -> Application:
 def _create_application(
     actor: User | None, sub: Submission, cleaned: dict[str, Any], today: dt.date
 ) -> Application:
+    # Read before the transaction: on SQLite a transaction holds the node's only write lock.
+    fee = sub.service.fee_on(today)
     with transaction.atomic():
         app = Application.objects.create(
             reference=next_reference(sub.center.code),
@@ -145,7 +147,7 @@ def _create_application(
             center=sub.center,
             channel=sub.channel,
             field_values=cleaned,
-            fee_amount=sub.service.fee_on(today),
+            fee_amount=fee,
             sla_due=add_working_days(today, sub.service.sla_days),
             delivery_mode=sub.delivery_mode,
             pickup_center=sub.pickup_center if sub.delivery_mode == DeliveryMode.PICKUP else None,
