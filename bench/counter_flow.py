@@ -41,6 +41,7 @@ class Desk:
     citizens: list[Any]
     fields: dict[str, str]
     _next: int = field(default=0)
+    _drawer_day: Any = field(default=None)  # the business day of the open drawer
 
     @classmethod
     def open(cls, index: int, pool: int = 40) -> Desk:
@@ -49,7 +50,6 @@ class Desk:
         from baladiya.catalog.models import Service
         from baladiya.centers.models import Center
         from baladiya.core.crashtest import field_value
-        from baladiya.payments import services as pay
 
         staffed = [
             c
@@ -64,8 +64,6 @@ class Desk:
         cashier = User.objects.filter(center=center, groups__name=roles.CASHIER).first()
         service = Service.objects.filter(approval=Service.Approval.COUNTER).order_by("code").first()
         assert clerk and cashier and service, "seed data is missing a clerk, cashier or service"
-        if pay.current_session(cashier) is None:
-            pay.open_session(cashier, 0)
         citizens = []
         for i in range(pool):
             number = f"09{index:02d}{i:07d}"
@@ -103,7 +101,26 @@ class Desk:
     def pay(self, app: Any) -> Any:
         from baladiya.payments import services as pay
 
+        self._fresh_drawer()
         return pay.record_cash_payment(app, self.cashier)
+
+    def _fresh_drawer(self) -> None:
+        """A run that crosses midnight in Damascus: yesterday's drawer is refused (as at a
+        real counter), so the cashier counts it and opens today's. No query otherwise."""
+        from django.utils import timezone
+
+        from baladiya.payments import services as pay
+
+        today = timezone.localdate()
+        if self._drawer_day == today:
+            return
+        session = pay.current_session(self.cashier)
+        if session is not None and session.business_date != today:
+            pay.close_session(session, self.cashier, pay.session_totals(session).expected)
+            session = None
+        if session is None:
+            pay.open_session(self.cashier, 0)
+        self._drawer_day = today
 
     def review(self, app: Any) -> Any:
         from baladiya.applications import services as apps
