@@ -138,8 +138,9 @@ def render_pdf(
     if not template_exists(template):
         raise FileNotFoundError(template)
     extra = files or {}
-    if any(not name or "/" in name or name == DATA_FILE for name in extra):
-        raise ValueError("file names are plain names, other than data.json")
+    # Plain names beside the templates' copies, never one of them (nor the data).
+    if any(not name or "/" in name or name == DATA_FILE or name.endswith(".typ") for name in extra):
+        raise ValueError("file names are plain names, not data.json nor a template")
     body = json.dumps(data, ensure_ascii=False).encode("utf-8")
     with _lock:
         space = _current_workspace()
