@@ -234,6 +234,14 @@ def test_rendering_survives_its_scratch_files_being_deleted(issued: IssuedDocume
     assert rendering._current_workspace().root != space.root
 
 
+@pytest.mark.parametrize("name", ["certificate.typ", "data.json", "../qr.bin", ""])
+def test_extra_files_cannot_replace_a_template_or_the_data(name: str) -> None:
+    from baladiya.documents import rendering
+
+    with pytest.raises(ValueError):
+        rendering.render_pdf("certificate.typ", {}, files={name: b"#panic()"})
+
+
 def test_other_center_pickup_still_numbered_by_submitting_center(
     make_approved: Callable[..., Application], clerk: User, other_center: Center
 ) -> None:
