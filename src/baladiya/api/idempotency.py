@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 from baladiya.api.auth import caller_of
 from baladiya.api.errors import error_response
 from baladiya.api.models import IdempotencyRecord
+from baladiya.core.queries import unique_or_none
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -177,7 +178,7 @@ def claim(caller: str, key: str, method: str, path: str, digest: str) -> Claim:
             return Claim(record=record)
         except IntegrityError:
             pass
-        existing = IdempotencyRecord.objects.filter(caller=caller, key=key).first()
+        existing = unique_or_none(IdempotencyRecord.objects.filter(caller=caller, key=key))
         if existing is None:
             continue  # released (the first attempt failed) between our insert and read
         if _is_dead(existing, timezone.now()):

@@ -33,6 +33,7 @@ from baladiya.accounts.services import (
 from baladiya.api.models import ApiToken
 from baladiya.core import audit
 from baladiya.core.errors import NotAllowed
+from baladiya.core.queries import unique_or_none
 
 TOKEN_PREFIX = "bld_"  # noqa: S105 - a marker, not a secret
 # Writing `last_used_at` on every request would make each read a write: once a minute is enough.
@@ -130,11 +131,11 @@ def authenticate_token(raw: str) -> ApiToken | None:
     disabled account, or a staff token whose user no longer holds any role."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 100:
         return None
-    token = (
+    token = unique_or_none(
         # The citizen record too: a citizen's every call checks it (one query less).
-        ApiToken.objects.select_related("user", "user__center", "user__citizen")
-        .filter(key_hash=hash_token(raw))
-        .first()
+        ApiToken.objects.select_related("user", "user__center", "user__citizen").filter(
+            key_hash=hash_token(raw)
+        )
     )
     if token is None or not token.is_usable or not token.user.is_active:
         return None

@@ -30,6 +30,7 @@ from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import DomainError
 from baladiya.core.numbering import next_reference
+from baladiya.core.queries import unique_or_none
 from baladiya.core.text import normalize_arabic
 from baladiya.core.uploads import CheckedUpload
 from baladiya.notifications.services import notify_status_change
@@ -116,7 +117,7 @@ def submit_application(actor: User | None, sub: Submission) -> Application:
         staff = require_role(actor, roles.CLERK)
         require_center(staff, sub.center)
     if sub.idempotency_key:
-        existing = Application.objects.filter(idempotency_key=sub.idempotency_key).first()
+        existing = unique_or_none(Application.objects.filter(idempotency_key=sub.idempotency_key))
         if existing is not None:
             return existing
     _check_submission(sub)
@@ -128,7 +129,9 @@ def submit_application(actor: User | None, sub: Submission) -> Application:
     except IntegrityError:
         # Two copies of the same form raced past the check above: the first one won.
         if sub.idempotency_key:
-            existing = Application.objects.filter(idempotency_key=sub.idempotency_key).first()
+            existing = unique_or_none(
+                Application.objects.filter(idempotency_key=sub.idempotency_key)
+            )
             if existing is not None:
                 return existing
         raise

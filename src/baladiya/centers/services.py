@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core.errors import DomainError
+from baladiya.core.queries import unique_or_none
 
 ELECTRONIC_CENTER = "C00"
 StrOrPromise = str | Promise
@@ -22,7 +23,7 @@ StrOrPromise = str | Promise
 def electronic_center(missing: StrOrPromise | None = None) -> Center:
     """C00: where online applications and online payments are numbered. `missing`: what to
     tell the caller when it is not set up (a citizen is sent to a service center)."""
-    center = Center.objects.filter(code=ELECTRONIC_CENTER).first()
+    center = unique_or_none(Center.objects.filter(code=ELECTRONIC_CENTER))
     if center is None:
         raise DomainError(
             missing or _("The electronic center is not set up on this server."),

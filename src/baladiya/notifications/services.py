@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from baladiya.core import audit
+from baladiya.core.queries import unique_or_none
 from baladiya.notifications.models import OutboxMessage
 from baladiya.notifications.senders import PermanentFailure, TransientFailure, sms_sender
 
@@ -290,7 +291,7 @@ def status_text(app: Application, note: str = "") -> str:
         if app.status == "dispatched":
             from baladiya.delivery.post.models import Shipment
 
-            shipment = Shipment.objects.filter(application_id=app.pk).first()
+            shipment = unique_or_none(Shipment.objects.filter(application_id=app.pk))
             if shipment is not None:
                 text += " " + _("Tracking number %(number)s") % {"number": shipment.tracking_number}
         if app.status == "ready_for_pickup" and app.pickup_center_id:

@@ -32,6 +32,7 @@ from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed
 from baladiya.core.money import format_pounds
 from baladiya.core.numbering import next_reference
+from baladiya.core.queries import unique_or_none
 from baladiya.notifications.services import notify_refund
 from baladiya.payments.models import (
     CashierSession,
@@ -159,10 +160,10 @@ def session_totals(session: CashierSession) -> SessionTotals:
 
 
 def current_session(cashier: User) -> CashierSession | None:
-    return (
-        CashierSession.objects.select_related("center")
-        .filter(cashier=cashier, state=CashierSession.State.OPEN)
-        .first()
+    return unique_or_none(  # one open drawer per cashier (constraint)
+        CashierSession.objects.select_related("center").filter(
+            cashier=cashier, state=CashierSession.State.OPEN
+        )
     )
 
 
@@ -258,10 +259,10 @@ def close_session(session: CashierSession, actor: User, counted_cash: int) -> Ca
 
 def _drawer_for(staff: User, center: Center) -> CashierSession:
     """The acting cashier's open session, locked, at `center`, opened today."""
-    session = (
-        CashierSession.objects.select_for_update()
-        .filter(cashier=staff, state=CashierSession.State.OPEN)
-        .first()
+    session = unique_or_none(  # one open drawer per cashier (constraint)
+        CashierSession.objects.select_for_update().filter(
+            cashier=staff, state=CashierSession.State.OPEN
+        )
     )
     if session is None:
         raise NoOpenSession(_("Open your cash session before taking or refunding cash."))
@@ -315,11 +316,15 @@ def record_cash_payment(
     """
     staff = _require_cashier_at(cashier, app.center)
     key = _clean_key(idempotency_key)
-    if key and (done := _replayed(Receipt.objects.filter(idempotency_key=key).first(), app)):
+    if key and (
+        done := _replayed(unique_or_none(Receipt.objects.filter(idempotency_key=key)), app)
+    ):
         return done
     with transaction.atomic():
         locked = _lock_application(app)
-        if key and (done := _replayed(Receipt.objects.filter(idempotency_key=key).first(), app)):
+        if key and (
+            done := _replayed(unique_or_none(Receipt.objects.filter(idempotency_key=key)), app)
+        ):
             return done
         _refuse_second_payment(locked)
         session = _drawer_for(staff, locked.center)
@@ -483,7 +488,9 @@ def record_purpose_gateway_payment(
     `external_ref`. The caller applies it to the debt in the same transaction, or refunds it
     (`note` says why not)."""
     ref = _checked_gateway_ref(external_ref, amount)
-    if found := Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first():
+    if found := unique_or_none(
+        Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref)
+    ):
         return found
     with transaction.atomic():
         receipt = _new_gateway_receipt(center, amount, ref, payer_name, description, paid_at)
@@ -514,7 +521,9 @@ def _gateway_receipt(
     ref = _checked_gateway_ref(external_ref, amount)
 
     def replay() -> Receipt | None:
-        found = Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref).first()
+        found = unique_or_none(
+            Receipt.objects.filter(method=PaymentMethod.GATEWAY, external_ref=ref)
+        )
         return _replayed(found, app)
 
     if done := replay():
@@ -598,7 +607,7 @@ def refund_receipt(
     def replay() -> Refund | None:
         if not key:
             return None
-        found = Refund.objects.filter(idempotency_key=key).first()
+        found = unique_or_none(Refund.objects.filter(idempotency_key=key))
         if found is not None and found.receipt_id != receipt.pk:
             raise Conflict(_("This refund form was already used for another receipt."))
         return found

@@ -55,6 +55,7 @@ from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
 from baladiya.centers.services import electronic_center
 from baladiya.core.errors import DomainError, NotAllowed, NotFound
+from baladiya.core.queries import unique_or_none
 from baladiya.core.uploads import CheckedUpload, sniff
 from baladiya.core.validators import clean_mobile, clean_national_number
 from baladiya.payments import services as payments
@@ -70,11 +71,11 @@ router = Router(tags=["applications"])
 def _visible(request: HttpRequest, reference: str) -> Application:
     """The application if the caller may see it; otherwise 404 (never 403: no probing)."""
     app = (
-        Application.objects.select_related(
-            "service__agency", "applicant", "center", "pickup_center"
+        unique_or_none(
+            Application.objects.select_related(
+                "service__agency", "applicant", "center", "pickup_center"
+            ).filter(reference=reference[:24])
         )
-        .filter(reference=reference[:24])
-        .first()
         if "\x00" not in reference
         else None
     )
@@ -129,10 +130,8 @@ def _document_out(app: Application, doc: Any = None) -> dict[str, Any] | None:
     if doc is None:
         if app.status in _NOT_ISSUED:
             return None
-        doc = (
-            IssuedDocument.objects.only("number", "state", "valid_until")
-            .filter(application=app)
-            .first()
+        doc = unique_or_none(
+            IssuedDocument.objects.only("number", "state", "valid_until").filter(application=app)
         )
     if doc is None:
         return None
@@ -215,10 +214,10 @@ def get_application(request: HttpRequest, reference: str) -> Status[dict[str, An
 
 
 def _service(code: str) -> Service:
-    svc = (
-        Service.objects.filter(code=code.strip(), active=True)
-        .prefetch_related("fields", "attachments", "fees")
-        .first()
+    svc = unique_or_none(
+        Service.objects.filter(code=code.strip(), active=True).prefetch_related(
+            "fields", "attachments", "fees"
+        )
     )
     if svc is None:
         raise FieldErrors({"service": [_("No service with this code is offered.")]})
@@ -231,9 +230,11 @@ def _delivery_in(
     if delivery.mode not in (service.delivery_modes or []):
         errors["delivery.mode"] = [_("This service cannot be delivered that way.")]
     if isinstance(delivery, PickupIn):
-        center = Center.objects.filter(
-            code=delivery.center.strip().upper(), active=True, accepts_pickup=True
-        ).first()
+        center = unique_or_none(
+            Center.objects.filter(
+                code=delivery.center.strip().upper(), active=True, accepts_pickup=True
+            )
+        )
         if center is None:
             errors["delivery.center"] = [_("Choose a center where documents can be picked up.")]
         return "pickup", center, {}
@@ -337,7 +338,7 @@ def _staff_applicant(
     except ValidationError as exc:
         errors["applicant.national_number"] = [str(m) for m in exc.messages]
         return None, None
-    existing = Citizen.objects.filter(national_number=nn).first()
+    existing = unique_or_none(Citizen.objects.filter(national_number=nn))
     if existing is not None:
         return existing, None
     names = _split_name(applicant)

@@ -35,6 +35,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from baladiya.core.queries import unique_or_none
 from baladiya.notifications.models import OutboxMessage
 from baladiya.notifications.services import queue_webhook
 from baladiya.payments.gateways import signing
@@ -111,7 +112,7 @@ class SandboxGateway(PaymentGateway):
         return _parse_event(body)
 
     def query(self, payment_id: str) -> PaymentState:
-        payment = SandboxPayment.objects.filter(payment_id=payment_id).first()
+        payment = unique_or_none(SandboxPayment.objects.filter(payment_id=payment_id))
         if payment is None:
             raise GatewayError(_("The gateway does not know this payment."))
         return _state(_expire_if_due(payment))
@@ -149,7 +150,7 @@ def hosted_page_url(payment_id: str) -> str:
 
 
 def hosted_payment(payment_id: str) -> SandboxPayment | None:
-    payment = SandboxPayment.objects.filter(payment_id=payment_id).first()
+    payment = unique_or_none(SandboxPayment.objects.filter(payment_id=payment_id))
     return _expire_if_due(payment) if payment is not None else None
 
 
@@ -168,7 +169,9 @@ def act(payment_id: str, action: str) -> SandboxPayment:
     if action not in ACTIONS:
         raise GatewayError(_("Unknown choice."))
     with transaction.atomic():
-        payment = SandboxPayment.objects.select_for_update().filter(payment_id=payment_id).first()
+        payment = unique_or_none(
+            SandboxPayment.objects.select_for_update().filter(payment_id=payment_id)
+        )
         if payment is None:
             raise GatewayError(_("The gateway does not know this payment."))
         payment = _expire_if_due(payment)

@@ -39,6 +39,7 @@ from baladiya.centers.services import electronic_center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from baladiya.core.money import CURRENCY, format_pounds
+from baladiya.core.queries import unique_or_none
 from baladiya.payments import services as payments
 from baladiya.payments.gateways import purposes
 from baladiya.payments.gateways.base import (
@@ -257,7 +258,7 @@ def start_online_payment(
 
 
 def _by_key(key: str, app: Application) -> PaymentIntent | None:
-    found = PaymentIntent.objects.filter(idempotency_key=key).first()
+    found = unique_or_none(PaymentIntent.objects.filter(idempotency_key=key))
     if found is not None and found.application_id != app.pk:
         raise Conflict(_("This payment form was already used for another application."))
     return found
@@ -309,7 +310,7 @@ def start_purpose_payment(
     key = _clean_key(idempotency_key)
     if amount <= 0:
         raise DomainError(_("There is nothing to pay."), code="nothing_to_pay")
-    if key and (existing := PaymentIntent.objects.filter(idempotency_key=key).first()):
+    if key and (existing := unique_or_none(PaymentIntent.objects.filter(idempotency_key=key))):
         if existing.purpose != purpose or existing.subject != subject:
             raise Conflict(_("This payment form was already used for another payment."))
         return _resume(gw, existing)
@@ -433,16 +434,16 @@ def process_event(gw: PaymentGateway, event: GatewayEvent) -> str:
 
 def _find_intent(gateway: str, state: PaymentState) -> PaymentIntent | None:
     found = PaymentIntent.objects.filter(gateway=gateway, gateway_payment_id=state.payment_id)
-    if intent := found.first():
+    if intent := unique_or_none(found):
         return intent
     # The gateway's answer to `start` was lost: it still echoes our intent id.
     try:
         intent_id = uuid.UUID(state.merchant_ref)
     except ValueError:
         return None
-    return PaymentIntent.objects.filter(
-        pk=intent_id, gateway=gateway, gateway_payment_id=""
-    ).first()
+    return unique_or_none(
+        PaymentIntent.objects.filter(pk=intent_id, gateway=gateway, gateway_payment_id="")
+    )
 
 
 def _claim(gateway: str, event: GatewayEvent, intent: PaymentIntent) -> bool:
