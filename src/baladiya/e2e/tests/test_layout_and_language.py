@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from baladiya.accounts.models import User
+from baladiya.accounts.models import Citizen, User
 from baladiya.e2e.tests.conftest import arabic, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,3 +54,37 @@ def test_language_switch_to_english_and_back(page: Page, clerk: User) -> None:
     expect(html).to_have_attribute("lang", "ar")
     expect(html).to_have_attribute("dir", "rtl")
     expect(page.locator("h1")).to_contain_text(arabic("Documents waiting for pickup"))
+
+
+def test_phone_header_links_get_full_rows(page: Page) -> None:
+    """On a phone the links sit in full-width rows under the brand, each on one line (they
+    were squeezed into a narrow column beside it, "الدخول أو إنشاء حساب" over three lines)."""
+    page.set_viewport_size({"width": 400, "height": 850})
+    page.goto("/e/")
+    header = page.locator("header.top").bounding_box()
+    nav = page.locator("header.top .main-nav").bounding_box()
+    assert header and nav
+    assert nav["width"] > 0.85 * header["width"]
+    links = page.locator("header.top .main-nav a")
+    assert links.count() >= 4
+    line = float(links.first.evaluate("a => parseFloat(getComputedStyle(a).lineHeight)"))
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box and box["height"] < 1.5 * line, links.nth(i).inner_text()
+
+
+def test_a_date_in_a_table_stays_on_one_line(page: Page, clerk: User, citizen: Citizen) -> None:
+    """In the counter's search results the birth date reads `1990-05-17`, never `1990-05-`
+    and `17` on two lines."""
+    Citizen.objects.create(  # two matches: a list, not straight to the one citizen's page
+        national_number="04012345679", first_name="سامي", father_name="محمد", last_name="الحمصي"
+    )
+    login(page, clerk.username)
+    page.set_viewport_size({"width": 900, "height": 800})
+    page.locator("#q").fill(citizen.last_name)
+    page.locator("#q").press("Enter")
+    cell = page.locator("td bdi", has_text="1990-05-17")
+    expect(cell).to_be_visible()
+    line = float(cell.evaluate("b => parseFloat(getComputedStyle(b).lineHeight)"))
+    box = cell.bounding_box()
+    assert box and box["height"] < 1.5 * line
