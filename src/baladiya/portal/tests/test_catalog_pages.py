@@ -98,7 +98,11 @@ def test_service_page_shows_what_a_citizen_needs_to_know(
     body = response.content.decode()
     assert "100.00" in body and "Stamp" in body and "Old fee" not in body
     assert "Spouse&#x27;s national number" in body and "ID card copy" in body
-    assert "Pickup at a center" in body and "By post" in body
+    # Lists read with the language's comma: "," in English, "،" in Arabic.
+    assert "Pickup at a center, By post" in body and "(National number, required)" in body
+    assert "،" not in body
+    arabic = Client().get(reverse("portal:service", args=[portal_service.code])).content.decode()
+    assert "الاستلام من المركز، بالبريد" in arabic and "(الرقم الوطني، إلزامي)" in arabic
     assert "al-Inshaat center" in body and "Electronic center</li>" not in body
     assert f'href="{reverse("portal:apply", args=[portal_service.code])}"' in body
 
