@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from baladiya.accounts.models import Citizen, User
+from baladiya.catalog.models import Service
 from baladiya.e2e.tests.conftest import arabic, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -88,3 +89,20 @@ def test_a_date_in_a_table_stays_on_one_line(page: Page, clerk: User, citizen: C
     line = float(cell.evaluate("b => parseFloat(getComputedStyle(b).lineHeight)"))
     box = cell.bounding_box()
     assert box and box["height"] < 1.5 * line
+
+
+def test_phone_service_list_is_one_card_per_service(page: Page, service: Service) -> None:
+    """On a phone the catalog is a card per service (its name, then "Agency: …", "Fee: …"),
+    not four columns of words wrapped one or two to a line; a wide screen keeps the table."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/e/services/")
+    expect(page.locator("table.cards thead")).to_be_hidden()
+    row = page.locator("table.cards tbody tr").first
+    table = page.locator("table.cards").bounding_box()
+    card = row.bounding_box()
+    assert table and card and card["width"] > 0.95 * table["width"]
+    agency = row.locator("td[data-label]").first
+    label = agency.evaluate("td => getComputedStyle(td, '::before').content")
+    assert arabic("Agency") in label
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator("table.cards thead")).to_be_visible()
