@@ -11,7 +11,8 @@ from playwright.sync_api import Page, expect
 
 from baladiya.accounts.models import Citizen, User
 from baladiya.catalog.models import Service
-from baladiya.e2e.tests.conftest import arabic, login
+from baladiya.core.seed.homs import seed_homs
+from baladiya.e2e.tests.conftest import arabic, login, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -106,3 +107,33 @@ def test_phone_service_list_is_one_card_per_service(page: Page, service: Service
     assert arabic("Agency") in label
     page.set_viewport_size({"width": 1280, "height": 900})
     expect(page.locator("table.cards thead")).to_be_visible()
+
+
+def test_portal_pages_fit_a_phone_screen(page: Page, outside_world: str) -> None:
+    """No citizen page of the Homs catalog is wider than a phone (390 px): nothing to scroll
+    sideways. The apply form was 470 px wide: its list of the eleven pickup centers, named
+    in full, was longer than the screen."""
+    seed_homs()
+    service = Service.objects.get(code="bank-statement")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/e/")
+    sign_up(
+        page,
+        typed_phone="0933444555",
+        phone="+963933444555",
+        national_number="04011122233",
+        first_name="سارة",
+        last_name="النجار",
+    )
+    for path in (
+        "/e/",
+        "/e/services/",
+        f"/e/services/{service.code}/",
+        f"/e/services/{service.code}/apply/",
+        "/e/applications/",
+        "/e/track/",
+        "/verify/",
+    ):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
