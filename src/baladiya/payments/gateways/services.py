@@ -433,8 +433,10 @@ def process_event(gw: PaymentGateway, event: GatewayEvent) -> str:
 
 
 def _find_intent(gateway: str, state: PaymentState) -> PaymentIntent | None:
+    # By the gateway's payment id (unique once set); an empty one would match every intent
+    # whose `start` answer was lost, so it matches none here.
     found = PaymentIntent.objects.filter(gateway=gateway, gateway_payment_id=state.payment_id)
-    if intent := unique_or_none(found):
+    if state.payment_id and (intent := unique_or_none(found)):
         return intent
     # The gateway's answer to `start` was lost: it still echoes our intent id.
     try:
