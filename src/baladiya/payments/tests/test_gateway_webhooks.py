@@ -4,6 +4,7 @@ wrong order. Whatever the order, money is recorded exactly once."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -211,3 +212,24 @@ def test_wrong_amount_is_receipted_and_given_back(app: Application, intent: Paym
     assert receipt.amount == FEE - 1 and pay.refunded_amount(receipt) == FEE - 1
     intent.refresh_from_db()
     assert intent.status == IntentStatus.REFUNDED and "49.99" in intent.refund_due
+
+
+def test_an_event_without_payment_id_pays_only_the_intent_it_names(
+    app: Application,
+    intent: PaymentIntent,
+    make_app: Callable[..., Application],
+    citizen_user: User,
+) -> None:
+    """Two payments whose `start` answers were both lost (no gateway payment id recorded): a
+    signed event with an empty payment id must not pay whichever of them comes first, only
+    the one whose reference (our intent id) it carries, or none."""
+    other_app = make_app()
+    other = start_online_payment(
+        other_app, citizen_user, return_url="/payments/online/return/"
+    ).intent
+    PaymentIntent.objects.filter(pk__in=[intent.pk, other.pk]).update(gateway_payment_id="")
+    answer = signed_post(event_doc("", str(other.pk), event_id="evt_no_payment_id"))
+    assert answer.status_code < 500
+    assert not _paid(app)
+    intent.refresh_from_db()
+    assert intent.status != IntentStatus.SUCCEEDED and intent.receipt_id is None
