@@ -14,21 +14,16 @@ from baladiya.core.money import format_pounds
 register = template.Library()
 
 
-def _list_separator() -> str:
-    # Arabic separates with its own comma (،), English with ",".
-    return pgettext("list separator", ", ")
-
-
 @register.simple_tag
 def list_separator() -> str:
     """`, ` in English, `، ` in Arabic: between the items of a list written out in a loop."""
-    return _list_separator()
+    return pgettext("list separator", ", ")
 
 
 @register.filter
 def join_list(items: Any) -> str:
     """The items joined with the language's list separator (escaped by the template)."""
-    return _list_separator().join(str(item) for item in items)
+    return list_separator().join(str(item) for item in items)
 
 
 @register.filter
