@@ -35,6 +35,7 @@ from baladiya.core.errors import Conflict, DomainError, NotAllowed
 from baladiya.core.ids import format_reference
 from baladiya.core.models import Counter
 from baladiya.core.numbering import next_reference
+from baladiya.core.queries import unique_or_none
 from baladiya.documents import payload as wire
 from baladiya.documents import signing
 from baladiya.documents.models import IssuedDocument, SigningKey
@@ -192,12 +193,8 @@ def _sign_and_render(
 def _expected_number(prefix: str) -> str:
     """The number `next_reference(prefix, "D")` will most likely hand out (read, no lock)."""
     year = timezone.localdate().year
-    current = (
-        Counter.objects.filter(scope=prefix, kind="D", year=year)
-        .values_list("value", flat=True)
-        .first()
-    )
-    return format_reference(prefix, year, (current or 0) + 1, "D")
+    series = unique_or_none(Counter.objects.filter(scope=prefix, kind="D", year=year).only("value"))
+    return format_reference(prefix, year, (series.value if series else 0) + 1, "D")
 
 
 def store_document(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from baladiya.accounts.models import User
 from baladiya.applications.models import Application
@@ -268,3 +268,29 @@ def test_number_taken_meanwhile_is_rendered_again_with_the_right_number(
     assert doc.number in pdf_text(bytes(doc.pdf))
     assert read_qr(bytes(doc.pdf)).endswith(doc.payload)
     assert verify_pdf(bytes(doc.pdf)).status == "valid"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="column storage is a PostgreSQL setting"
+)
+def test_postgresql_stores_the_pdf_out_of_line_without_trying_to_compress_it(
+    approved: Application, clerk: User
+) -> None:
+    """The PDF is already compressed: PostgreSQL must not spend CPU on pglz for every
+    document (decision 0014). The bytes come back unchanged."""
+    doc = issue_document(approved, clerk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute "
+            "WHERE attrelid = 'documents_issueddocument'::regclass AND attname = 'pdf'"
+        )
+        assert cursor.fetchone()[0] == "e"  # EXTERNAL: out of line, never compressed
+        cursor.execute(
+            "SELECT pg_column_compression(pdf), length(pdf) "
+            "FROM documents_issueddocument WHERE id = %s",
+            [doc.pk],
+        )
+        compression, length = cursor.fetchone()
+    assert compression is None and length == len(bytes(doc.pdf))
+    stored = IssuedDocument.objects.get(pk=doc.pk)
+    assert hashlib.sha256(bytes(stored.pdf)).hexdigest() == doc.pdf_sha256
