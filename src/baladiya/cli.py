@@ -19,6 +19,7 @@ usage or setup error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -139,10 +140,21 @@ def _print_seed_result(console: Console, result: dict[str, Any]) -> None:
         console.print("Nothing to add: the Homs network is already seeded.")
 
 
+def _dated_for_demo(demo: bool) -> contextlib.AbstractContextManager[object]:
+    """A fresh demo node is seeded the day before the demo's history (core.seed.demo)."""
+    if not demo:
+        return contextlib.nullcontext()
+    try:
+        from baladiya.core.seed.demo import before_history
+    except ImportError:
+        return contextlib.nullcontext()
+    return before_history()
+
+
 def _seed_homs(console: Console, demo: bool, credentials: Path | None) -> Path | None:
     from baladiya.core.seed.homs import seed_homs
 
-    with console.status("Seeding the Homs network…"):
+    with console.status("Seeding the Homs network…"), _dated_for_demo(demo):
         result = seed_homs(demo=demo)
     _print_seed_result(console, result)
     if result["credentials"]:

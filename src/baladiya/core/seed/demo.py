@@ -12,17 +12,19 @@ states, services, people; ids and gateway references are random).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import heapq
 import random
 import uuid
 from collections import Counter as Tally
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+import time_machine
 from django.test.utils import override_settings
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
@@ -32,11 +34,13 @@ from baladiya.accounts.models import Citizen, User
 from baladiya.applications import hooks
 from baladiya.applications import services as apps
 from baladiya.applications.models import Application
+from baladiya.applications.services import WEEKEND
 from baladiya.applications.workflow import Status
 from baladiya.catalog.models import DeliveryMode, FieldType, Service
 from baladiya.centers.demo import seed_status
 from baladiya.centers.models import Center, Neighbourhood
 from baladiya.core.errors import DomainError
+from baladiya.core.models import AuditEvent
 from baladiya.notifications.senders import PermanentFailure, TransientFailure
 
 FIRST_NAMES = [
@@ -118,19 +122,19 @@ def _citizens(rng: random.Random, count: int) -> list[Citizen]:
 
 def _field_values(service: Service, citizen: Citizen, rng: random.Random) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for field in service.fields.all():
-        if field.type == FieldType.NATIONAL_NUMBER:
-            values[field.name] = citizen.national_number
-        elif field.type == FieldType.PHONE:
-            values[field.name] = citizen.phone or "+963944000000"
-        elif field.type == FieldType.DATE:
-            values[field.name] = dt.date(2026, rng.randint(1, 10), rng.randint(1, 28)).isoformat()
-        elif field.type == FieldType.NUMBER:
-            values[field.name] = str(rng.randint(1, 500))
-        elif field.type == FieldType.CHOICE:
-            values[field.name] = str(rng.choice(field.choices)) if field.choices else ""
+    for spec in service.fields.all():
+        if spec.type == FieldType.NATIONAL_NUMBER:
+            values[spec.name] = citizen.national_number
+        elif spec.type == FieldType.PHONE:
+            values[spec.name] = citizen.phone or "+963944000000"
+        elif spec.type == FieldType.DATE:
+            values[spec.name] = dt.date(2026, rng.randint(1, 10), rng.randint(1, 28)).isoformat()
+        elif spec.type == FieldType.NUMBER:
+            values[spec.name] = str(rng.randint(1, 500))
+        elif spec.type == FieldType.CHOICE:
+            values[spec.name] = str(rng.choice(spec.choices)) if spec.choices else ""
         else:
-            values[field.name] = rng.choice(["جهة عامة", "مصرف", "جامعة البعث", "سفارة"])
+            values[spec.name] = rng.choice(["جهة عامة", "مصرف", "جامعة البعث", "سفارة"])
     return values
 
 
@@ -149,10 +153,8 @@ def _pdf_stub() -> Any:
 def generate_demo(
     count: int = 300, seed: int = 2026, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
-    """Create `count` applications spread over the neighbourhood and institutional centers."""
-    from baladiya.documents.services import revoke_document
-    from baladiya.payments import services as pay
-
+    """Create `count` applications spread over the neighbourhood and institutional centers,
+    worked over the last HISTORY_DAYS business days and today (see `_Simulation`)."""
     rng = random.Random(seed)
     centers = list(Center.objects.exclude(kind=Center.Kind.ELECTRONIC).order_by("code"))
     # A service with rules of its own (a water meter that must exist, a field visit) cannot
@@ -167,69 +169,52 @@ def generate_demo(
     clerks = {c.pk: _staff(c, roles.CLERK) for c in centers}
     cashiers = {c.pk: _staff(c, roles.CASHIER) for c in centers}
     supervisor = User.objects.filter(groups__name=roles.SUPERVISOR, center__isnull=True).first()
-
-    # Yesterday's drawers are closed (one short, one over); today's stay open.
-    for center in centers:
-        session = pay.open_session(cashiers[center.pk], 50000)
-        if center.code in {"C01", "C02", "C03"}:
-            pay.close_session(
-                session, cashiers[center.pk], 50000 + (-500 if center.code == "C02" else 0)
-            )
-            pay.open_session(cashiers[center.pk], 50000)
-
     desk = _online_desk(services, clerks, supervisor or officer)
+    # The audit log is in time order: the history starts after whatever was recorded before
+    # (a fresh demo node is seeded the day before it: `before_history`).
+    last = AuditEvent.objects.order_by("-seq").values_list("at", flat=True).first()
+    after = timezone.localtime(last).date() if last else None
+    calendar = _Calendar.before(timezone.localdate(), HISTORY_DAYS, after)
+    made = _Made()
+    sim = _Simulation(calendar, progress)
 
-    tally: Tally[str] = Tally()
-    delivered = 0
+    # Each past business day, every counter's drawer is opened before the doors open and
+    # counted after they close; today's are opened when the simulation reaches today.
+    for center in centers:
+        sim.add(_drawer_days(cashiers[center.pk], calendar, rng), calendar.first_drawer())
     states = [s for s, _ in TARGETS]
     weights = [w for _, w in TARGETS]
+    today_from = count - count * TODAY_PERCENT // 100  # the last applications: today's
     for i in range(count):
         if i % ONLINE_EVERY == ONLINE_SLOT:
-            tally[_online_application(desk, rng)] += 1
-            tally["online"] += 1
-            if progress:
-                progress(i + 1)
+            plan = desk.next_plan(rng)
+            # A late webhook must still be on its way when the demo ends: today's.
+            today = i >= today_from or plan == "confirming"
+            start = None if today else calendar.start(rng, recent=plan in ONLINE_OPEN)
+            sim.add(_online_work(desk, plan, made, rng), start, online=True, counted=True)
             continue
         center = centers[i % len(centers)]
-        service = rng.choice(services)
-        citizen = rng.choice(citizens)
         target = rng.choices(states, weights)[0]
-        clerk, cashier = clerks[center.pk], cashiers[center.pk]
-        by_post = target in (Status.ISSUED, Status.DISPATCHED, Status.DELIVERED)
-        mode = "post" if by_post and "post" in service.delivery_modes else "pickup"
-        if mode not in service.delivery_modes:
-            mode = service.delivery_modes[0]
-        pickup = center if mode == "pickup" else None
-        if pickup is not None and rng.random() < 0.15:  # collected nearer home, elsewhere
-            pickup = rng.choice(centers)
-        sub = apps.Submission(
-            service=service,
-            applicant=citizen,
-            center=center,
-            fields=_field_values(service, citizen, rng),
-            delivery_mode=mode,
-            pickup_center=pickup,
-            delivery_address={"line": "شارع الحضارة، بناء 12", "neighbourhood": "الإنشاءات"}
-            if mode == "post"
-            else {},
-            attachments={a.code: _pdf_stub() for a in service.attachments.all()},
+        sub, pickup = _counter_submission(center, services, citizens, target, centers, rng)
+        reviewer = officer if sub.service.approval == Service.Approval.BACK_OFFICE else None
+        clerk = clerks[center.pk]
+        staff = _Staff(
+            clerk,
+            cashiers[center.pk],
+            reviewer or clerk,
+            supervisor,
+            clerks[pickup.pk] if pickup is not None else clerk,
         )
-        app = apps.submit_application(clerk, sub)
-        reviewer = clerk if service.approval == Service.Approval.COUNTER else officer
-        pickup_clerk = clerks[pickup.pk] if pickup is not None else clerk
-        staff = _Staff(clerk, cashier, reviewer, supervisor, pickup_clerk)
-        final = _advance(app, target, staff, rng)
-        tally[final] += 1
-        if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP):
-            delivered += 1
-        # One document in twenty is revoked (a data error found later), so the verification
-        # page and the revocation list have something to show.
-        if final in (Status.HANDED_OVER, Status.READY_FOR_PICKUP) and delivered % 20 == 5:
-            revoke_document(app.document, supervisor or officer, "خطأ في البيانات — أعيد إصداره")
-            tally["revoked"] += 1
-        if progress:
-            progress(i + 1)
-    _age_some(rng)
+        start = None if i >= today_from else calendar.start(rng, recent=target in OPEN_TARGETS)
+        sim.add(_counter_work(sub, target, staff, made, rng), start, counted=True)
+    sim.run(lambda: _open_drawers([cashiers[c.pk] for c in centers]))
+
+    tally = Tally(
+        Application.objects.filter(pk__in=made.applications).values_list("status", flat=True)
+    )
+    tally["online"] = made.online
+    tally["revoked"] = made.revoked
+    tally["days"] = len(calendar.days) + 1
     tally.update(seed_status(rng))  # the directorate's center status page (centers.demo)
     # Water subscriptions and bills, through the sandbox water establishment's files.
     from baladiya.water.demo import seed_water_demo
@@ -238,81 +223,326 @@ def generate_demo(
     return dict(tally)
 
 
-def _advance(
-    app: Application,
-    target: str,
-    staff: _Staff,
-    rng: random.Random,
-) -> str:
-    """Walk one application along the happy path until it reaches `target`."""
-    from baladiya.delivery.services import hand_over
-    from baladiya.documents.services import issue_document
+def before_history() -> contextlib.AbstractContextManager[object]:
+    """The clock to seed a fresh demo node with (`seed_homs(demo=True)`): the morning before
+    the first of the demo's past days, so that staff, citizens and reference data exist
+    before the history `generate_demo` writes. A node that has recorded anything already
+    keeps the real time (its demo history then starts after that record)."""
+    if AuditEvent.objects.exists():
+        return contextlib.nullcontext()
+    first = _Calendar.before(timezone.localdate(), HISTORY_DAYS).days[0]
+    eve = _Calendar.at(first - dt.timedelta(days=1), dt.time(9, 0))
+    return time_machine.travel(eve, tick=True)
+
+
+def _open_drawers(cashiers: list[User]) -> None:
+    """Today's drawers: opened when the simulation reaches today, left open for the demo."""
     from baladiya.payments import services as pay
 
-    clerk, cashier, reviewer, supervisor = (
-        staff.clerk,
-        staff.cashier,
-        staff.reviewer,
-        staff.supervisor,
+    for cashier in cashiers:
+        pay.open_session(cashier, OPENING_FLOAT)
+
+
+def _counter_submission(
+    center: Center,
+    services: list[Service],
+    citizens: list[Citizen],
+    target: str,
+    centers: list[Center],
+    rng: random.Random,
+) -> tuple[apps.Submission, Center | None]:
+    """What a citizen asks for at `center`'s counter (and where they will collect it)."""
+    service = rng.choice(services)
+    citizen = rng.choice(citizens)
+    by_post = target in (Status.ISSUED, Status.DISPATCHED, Status.DELIVERED)
+    mode = "post" if by_post and "post" in service.delivery_modes else "pickup"
+    if mode not in service.delivery_modes:
+        mode = service.delivery_modes[0]
+    pickup = center if mode == "pickup" else None
+    if pickup is not None and rng.random() < 0.15:  # collected nearer home, elsewhere
+        pickup = rng.choice(centers)
+    sub = apps.Submission(
+        service=service,
+        applicant=citizen,
+        center=center,
+        fields=_field_values(service, citizen, rng),
+        delivery_mode=mode,
+        pickup_center=pickup,
+        delivery_address={"line": "شارع الحضارة، بناء 12", "neighbourhood": "الإنشاءات"}
+        if mode == "post"
+        else {},
+        attachments={a.code: _pdf_stub() for a in service.attachments.all()},
     )
+    return sub, pickup
+
+
+# ---------------------------------------------------------------- the calendar
+
+HISTORY_DAYS = 15  # business days of history before today (three working weeks)
+TODAY_PERCENT = 15  # of the applications are made today
+OPENS, CLOSES = dt.time(8, 0), dt.time(15, 0)  # the counters' hours, Homs time
+DRAWERS_OPEN, DRAWERS_CLOSE = dt.time(7, 45), dt.time(15, 15)
+OPENING_FLOAT = 50000  # piastres in each drawer in the morning
+
+# What a piece of work yields between two steps: how long until the next one, or when.
+Pause = dt.timedelta | dt.datetime
+Work = Generator[Pause, None, None]
+
+
+@dataclass
+class _Calendar:
+    """The business days before today (Sunday to Thursday in Syria), oldest first."""
+
+    today: dt.date
+    days: list[dt.date]
+
+    @classmethod
+    def before(cls, today: dt.date, count: int, after: dt.date | None = None) -> _Calendar:
+        """The last `count` business days before `today`, those after `after` only."""
+        days: list[dt.date] = []
+        day = today
+        while len(days) < count:
+            day -= dt.timedelta(days=1)
+            if day.weekday() not in WEEKEND:
+                days.append(day)
+        return cls(today, [d for d in days[::-1] if after is None or d > after])
+
+    @staticmethod
+    def at(day: dt.date, time: dt.time) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(day, time))
+
+    def first_drawer(self) -> dt.datetime | None:
+        return self.at(self.days[0], DRAWERS_OPEN) if self.days else None
+
+    def start(self, rng: random.Random, *, recent: bool) -> dt.datetime | None:
+        """When a citizen comes in: a moment of the counters' hours on one of the past days;
+        an application still open today mostly came in the last two of them (a few are
+        older: the overdue list). None: today."""
+        if not self.days:
+            return None
+        pool = self.days[-2:] if recent and rng.random() < 0.7 else self.days
+        minutes = rng.randint(0, (CLOSES.hour - OPENS.hour) * 60 - 60)
+        return self.at(rng.choice(pool), OPENS) + dt.timedelta(minutes=minutes)
+
+    def business(self, moment: dt.datetime, rng: random.Random) -> dt.datetime | None:
+        """`moment` if the counters are open then, else soon after the next opening; None
+        when that falls today or later (today's work runs at the real time, at the end)."""
+        local = timezone.localtime(moment)
+        day, open_now = local.date(), OPENS <= local.time() < CLOSES
+        if local.time() >= CLOSES:
+            day += dt.timedelta(days=1)
+        while day.weekday() in WEEKEND:
+            day, open_now = day + dt.timedelta(days=1), False
+        if day >= self.today:
+            return None
+        if open_now:
+            return moment
+        return self.at(day, OPENS) + dt.timedelta(minutes=rng.randint(0, 300))
+
+
+class _Simulation:
+    """Runs pieces of work (one application's life, one drawer's days) step by step in time
+    order, each step through the real service functions with the clock set to its moment
+    (time-machine): numbers, receipts, business dates, SLA dates, the audit chain and the
+    outbox all see that time, so the history is what the system would have recorded.
+    Steps due today or later run at the real time once the past is done: the electronic
+    center's first (they pump the outbox), then the counters' (their SMS stay queued)."""
+
+    def __init__(self, calendar: _Calendar, progress: Callable[[int], None] | None) -> None:
+        self.calendar = calendar
+        self.progress = progress
+        self.past: list[tuple[dt.datetime, int, Work]] = []
+        self.today: list[tuple[bool, dt.datetime, int, Work]] = []
+        self.counted: set[int] = set()
+        self.online: set[int] = set()
+        self.added = 0
+        self.done = 0
+        self.latest: dt.datetime | None = None
+        self.rng = random.Random(len(calendar.days))
+
+    def add(
+        self,
+        work: Work,
+        start: dt.datetime | None,
+        *,
+        online: bool = False,
+        counted: bool = False,
+    ) -> None:
+        self.added += 1
+        seq = self.added  # ties in time go in the order the work was planned
+        if counted:
+            self.counted.add(seq)
+        if online:
+            self.online.add(seq)
+        self._schedule(work, seq, start)
+
+    def _schedule(self, work: Work, seq: int, at: dt.datetime | None) -> None:
+        if at is None:
+            self.today.append((seq not in self.online, self.latest_or_now(), seq, work))
+        else:
+            heapq.heappush(self.past, (at, seq, work))
+
+    def latest_or_now(self) -> dt.datetime:
+        return self.latest or timezone.now()
+
+    def run(self, open_today: Callable[[], None]) -> None:
+        while self.past:
+            at, seq, work = heapq.heappop(self.past)
+            moment = max(at, self.latest) if self.latest else at
+            with time_machine.travel(moment, tick=True):
+                pause = next(work, None)
+                self.latest = timezone.now()
+            if pause is None:
+                self._finished(seq)
+                continue
+            if isinstance(pause, dt.datetime):
+                self._schedule(work, seq, pause if pause.date() < self.calendar.today else None)
+            else:
+                self._schedule(work, seq, self.calendar.business(moment + pause, self.rng))
+        open_today()
+        for _, _, seq, work in sorted(self.today, key=lambda item: item[:3]):
+            for _ in work:  # today: every remaining step, now
+                pass
+            self._finished(seq)
+
+    def _finished(self, seq: int) -> None:
+        if seq in self.counted:
+            self.done += 1
+            if self.progress:
+                self.progress(self.done)
+
+
+@dataclass
+class _Made:
+    """What the simulated work made, for the tally."""
+
+    applications: list[Any] = field(default_factory=list)
+    online: int = 0
+    handed_over: int = 0
+    revoked: int = 0
+
+
+def _minutes(rng: random.Random, low: int, high: int) -> dt.timedelta:
+    return dt.timedelta(minutes=rng.randint(low, high))
+
+
+def _drawer_days(cashier: User, calendar: _Calendar, rng: random.Random) -> Work:
+    """One counter's drawer over the past days: opened with the float, counted at closing
+    (now and then a little short or over, as real drawers are)."""
+    from baladiya.payments import services as pay
+
+    for n, day in enumerate(calendar.days):
+        session = pay.open_session(cashier, OPENING_FLOAT)
+        yield calendar.at(day, DRAWERS_CLOSE)
+        expected = pay.session_totals(session).expected
+        draw = rng.random()
+        miscount = -500 if draw < 0.06 else 1000 if draw < 0.09 else 0
+        pay.close_session(session, cashier, expected + miscount)
+        if n + 1 < len(calendar.days):
+            yield calendar.at(calendar.days[n + 1], DRAWERS_OPEN)
+
+
+# ---------------------------------------------------------------- the counters
+
+OPEN_TARGETS = frozenset(
+    {
+        Status.SUBMITTED,
+        Status.PAID,
+        Status.IN_REVIEW,
+        Status.APPROVED,
+        Status.RETURNED,
+        Status.ISSUED,
+        Status.READY_FOR_PICKUP,
+        Status.DISPATCHED,
+    }
+)
+
+
+def _counter_work(
+    sub: apps.Submission, target: str, staff: _Staff, made: _Made, rng: random.Random
+) -> Work:
+    """One counter application's life, along the happy path until it reaches `target`,
+    with the hours and days a real one takes between its steps."""
+    from baladiya.delivery.services import hand_over
+    from baladiya.documents.services import issue_document, revoke_document
+    from baladiya.payments import services as pay
+
+    clerk, cashier, reviewer = staff.clerk, staff.cashier, staff.reviewer
+    app = apps.submit_application(clerk, sub)
+    made.applications.append(app.pk)
     if target == Status.SUBMITTED:
-        return app.status
+        return
     if target == Status.CANCELLED and rng.random() < 0.5:
+        yield dt.timedelta(hours=rng.randint(1, 48))
         apps.cancel(app, clerk, "طلب المواطن الإلغاء")
-        return app.status
+        return
+    yield _minutes(rng, 2, 15)  # from the clerk's desk to the cashier's window
     pay.record_cash_payment(app, cashier)
     if target == Status.CANCELLED:
+        yield dt.timedelta(hours=rng.randint(1, 30))
         pay.cancel_with_refund(app, cashier, "طلب المواطن الإلغاء واسترداد الرسم")
-        return app.status
+        return
     if target == Status.PAID:
-        return app.status
+        return
+    yield _minutes(rng, 10, 24 * 60)
     apps.start_review(app, reviewer)
     if target == Status.IN_REVIEW:
-        return app.status
+        return
+    yield _minutes(rng, 30, 30 * 60)
     if target == Status.RETURNED:
         apps.return_for_correction(app, reviewer, "صورة الهوية غير واضحة")
-        return app.status
+        return
     if target == Status.REJECTED:
-        apps.reject(app, supervisor or reviewer, "الوثائق المقدمة لا تثبت الملكية")
-        return app.status
+        apps.reject(app, staff.supervisor or reviewer, "الوثائق المقدمة لا تثبت الملكية")
+        return
     apps.approve(app, reviewer)
     if target == Status.APPROVED:
-        return app.status
+        return
+    yield _minutes(rng, 5, 20 * 60)
     issue_document(app, reviewer if reviewer.has_role(roles.OFFICER) else clerk)
     if target in (Status.ISSUED, Status.READY_FOR_PICKUP):
-        return app.status
+        return
     if app.status == Status.ISSUED:  # by post
-        return _post(app, target, clerk) if target in _BY_POST else app.status
+        if target in _BY_POST:
+            yield from _post(app, target, clerk, rng)
+        return
+    yield dt.timedelta(days=rng.randint(1, 6), minutes=rng.randint(0, 240))  # comes back
     holder = app.applicant
     hand_over(app, staff.pickup_clerk, holder.full_name, "national_id", holder.national_number)
-    return app.status
+    made.handed_over += 1
+    # One document in twenty is revoked (a data error found later), so the verification
+    # page and the revocation list have something to show.
+    if made.handed_over % 20 == 5:
+        yield dt.timedelta(days=rng.randint(1, 5))
+        revoke_document(app.document, staff.supervisor or reviewer, "خطأ في البيانات — أعيد إصداره")
+        made.revoked += 1
 
 
 _BY_POST = (Status.DISPATCHED, Status.DELIVERED)
 
 
-def _post(app: Application, target: str, clerk: User) -> str:
+def _post(app: Application, target: str, clerk: User, rng: random.Random) -> Work:
     """Send by post (the issuing center's clerk); for `delivered`, the sandbox post office
-    delivers it, or one time in four brings it back to a center's pickup queue. Its events
-    are taken directly here (the outbox is pumped only for online applications, so that the
-    SMS of the last counter applications are still waiting in it)."""
+    delivers it days later, or one time in four brings it back to a center's pickup queue.
+    Its events are taken directly here (the outbox is pumped only for online applications,
+    so that the SMS of the last counter applications are still waiting in it)."""
     from baladiya.delivery.post import sandbox
     from baladiya.delivery.post.models import SandboxParcel
     from baladiya.delivery.post.services import dispatch, handle_postal_event
 
+    yield _minutes(rng, 30, 24 * 60)
     shipment = dispatch(app, clerk)
     if target == Status.DISPATCHED:
-        return app.status
+        return
+    yield dt.timedelta(days=rng.randint(1, 4))
     parcel = SandboxParcel.objects.get(tracking_number=shipment.tracking_number)
     own = random.Random(app.reference)  # deterministic, and leaves the demo's sequence alone
     outcome = "return" if own.random() < 0.25 else "deliver"
     for event in sandbox.advance(parcel, outcome, notify=False, rng=own):
         handle_postal_event(event)
-    app.refresh_from_db()
-    return app.status
 
 
-def _carry(app: Application, outcome: str, rng: random.Random) -> str:
+def _carry(app: Application, outcome: str, rng: random.Random) -> None:
     """The sandbox post office delivers (or brings back) a dispatched parcel; its signed
     callbacks go through the outbox to our callback endpoint, as they would over HTTP."""
     from baladiya.delivery.post import sandbox
@@ -322,8 +552,6 @@ def _carry(app: Application, outcome: str, rng: random.Random) -> str:
     parcel = SandboxParcel.objects.get(tracking_number=shipment.tracking_number)
     sandbox.advance(parcel, outcome, rng=rng)
     pump_outbox()
-    app.refresh_from_db()
-    return app.status
 
 
 # ---------------------------------------------------------------- the outbox, in-process
@@ -394,6 +622,11 @@ ONLINE_PLANS: list[tuple[str, int]] = [
     ("cancelled_refunded", 3),  # paid online: refunded through the gateway
 ]
 BY_POST = frozenset({"issued_post", "dispatched", "delivered", "returned_to_center"})
+# Plans that leave the application open: mostly made in the last days (see `_Calendar.start`).
+ONLINE_OPEN = frozenset(
+    {"unpaid", "declined", "paid", "in_review", "returned", "approved", "ready_for_pickup"}
+    | {"issued_post", "dispatched"}
+)
 STREETS = [
     "شارع الحضارة، بناء 12",
     "شارع الدبلان، بناء 4",
@@ -417,6 +650,15 @@ class _Desk:
 
     def officer_for(self, service: Service) -> User:
         return self.officers.get(service.agency_id) or self.officers[None]
+
+    def next_plan(self, rng: random.Random) -> str:
+        """Every plan once first (so a small demo shows them all), then drawn by weight."""
+        if self.done < len(ONLINE_PLANS):
+            plan = ONLINE_PLANS[self.done][0]
+        else:
+            plan = rng.choices([p for p, _ in ONLINE_PLANS], [w for _, w in ONLINE_PLANS])[0]
+        self.done += 1
+        return plan
 
 
 def _online_desk(services: list[Service], clerks: dict[Any, User], supervisor: User) -> _Desk:
@@ -448,15 +690,11 @@ def _online_desk(services: list[Service], clerks: dict[Any, User], supervisor: U
     )
 
 
-def _online_application(desk: _Desk, rng: random.Random) -> str:
-    """One application made on the portal by a demo citizen, taken as far as its plan says."""
+def _online_work(desk: _Desk, plan: str, made: _Made, rng: random.Random) -> Work:
+    """One application made on the portal by a demo citizen, taken as far as its plan says,
+    with the minutes, hours and days a real one takes between its steps."""
     from baladiya.portal.services import apply_online
 
-    if desk.done < len(ONLINE_PLANS):
-        plan = ONLINE_PLANS[desk.done][0]
-    else:
-        plan = rng.choices([p for p, _ in ONLINE_PLANS], [w for _, w in ONLINE_PLANS])[0]
-    desk.done += 1
     mode = DeliveryMode.POST if plan in BY_POST else DeliveryMode.PICKUP
     service = rng.choice([s for s in desk.services if mode in s.delivery_modes])
     user = rng.choice(desk.accounts)
@@ -482,12 +720,12 @@ def _online_application(desk: _Desk, rng: random.Random) -> str:
         attachments={a.code: _pdf_stub() for a in service.attachments.all()},
         token=uuid.uuid4().hex,
     )
-    _online_steps(app, plan, user, desk, rng)
-    app.refresh_from_db()
-    return app.status
+    made.applications.append(app.pk)
+    made.online += 1
+    yield from _online_steps(app, plan, user, desk, rng)
 
 
-def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: random.Random) -> None:
+def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: random.Random) -> Work:
     from baladiya.delivery.post.services import dispatch
     from baladiya.delivery.services import hand_over
     from baladiya.documents.services import issue_document
@@ -496,8 +734,10 @@ def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: ran
     if plan == "unpaid":
         return
     if plan == "cancelled":
+        yield dt.timedelta(hours=rng.randint(2, 40))
         apps.cancel(app, desk.supervisor, "طلب المواطن الإلغاء قبل الدفع")
         return
+    yield _minutes(rng, 1, 20)  # the citizen goes on to pay
     if plan in ("declined", "confirming"):
         _pay_online(
             app, user, "decline" if plan == "declined" else "pay", late=plan == "confirming"
@@ -507,13 +747,16 @@ def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: ran
     if plan == "paid":
         return
     if plan == "cancelled_refunded":
+        yield dt.timedelta(hours=rng.randint(2, 40))
         pay.cancel_with_refund(app, desk.supervisor, "تعذر تقديم الخدمة، أعيد الرسم إلكترونياً")
         pump_outbox()  # the gateway's refund notice: already recorded on our side
         return
     officer = desk.officer_for(app.service)
+    yield _minutes(rng, 30, 24 * 60)
     apps.start_review(app, officer)
     if plan == "in_review":
         return
+    yield _minutes(rng, 30, 30 * 60)
     if plan == "returned":
         apps.return_for_correction(app, officer, "صورة الهوية غير واضحة")
         return
@@ -523,17 +766,21 @@ def _online_steps(app: Application, plan: str, user: User, desk: _Desk, rng: ran
     apps.approve(app, officer)
     if plan == "approved":
         return
+    yield _minutes(rng, 5, 20 * 60)
     issue_document(app, officer)  # a pickup goes to the chosen center's queue
     if plan in ("ready_for_pickup", "issued_post"):
         return
     if plan == "handed_over":
+        yield dt.timedelta(days=rng.randint(1, 6), minutes=rng.randint(0, 240))
         holder = app.applicant
         clerk = desk.clerks[app.pickup_center_id]
         hand_over(app, clerk, holder.full_name, "national_id", holder.national_number)
         return
+    yield _minutes(rng, 30, 24 * 60)
     dispatch(app, officer)
     if plan == "dispatched":
         return
+    yield dt.timedelta(days=rng.randint(1, 4))
     _carry(app, "return" if plan == "returned_to_center" else "deliver", rng)
 
 
@@ -555,18 +802,3 @@ def _pay_online(app: Application, user: User, action: str, *, late: bool = False
     if action == "pay" and intent.receipt_id is None:  # another pump took the webhook
         refresh_intent(intent, expire=False)
     app.refresh_from_db()
-
-
-def _age_some(rng: random.Random) -> None:
-    """Backdate a few open applications so the overdue list has something in it."""
-    today = timezone.localdate()
-    open_apps = list(
-        Application.objects.filter(
-            status__in=[Status.PAID, Status.IN_REVIEW, Status.RETURNED]
-        ).values_list("pk", flat=True)
-    )
-    for pk in rng.sample(open_apps, min(len(open_apps), 15)):
-        with transaction.atomic():
-            Application.objects.filter(pk=pk).update(
-                sla_due=today - dt.timedelta(days=rng.randint(1, 9))
-            )

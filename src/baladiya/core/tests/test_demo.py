@@ -12,12 +12,14 @@ from django.utils import timezone
 
 from baladiya.accounts.models import User
 from baladiya.accounts.permissions import citizen_of
-from baladiya.applications.models import Application, Channel
+from baladiya.applications.models import Application, ApplicationEvent, Channel
+from baladiya.applications.services import WEEKEND, add_working_days
 from baladiya.applications.workflow import Status
 from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
 from baladiya.core.audit import verify_chain
-from baladiya.core.seed.demo import generate_demo
+from baladiya.core.models import AuditEvent
+from baladiya.core.seed.demo import CLOSES, HISTORY_DAYS, OPENS, before_history, generate_demo
 from baladiya.core.seed.homs import DEMO_CITIZENS, seed_homs
 from baladiya.delivery.models import Shipment
 from baladiya.documents.models import IssuedDocument
@@ -38,7 +40,8 @@ def demo(django_db_setup: Any, django_db_blocker: Any) -> Any:
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            seed_homs(demo=True)
+            with before_history():  # as `baladiya run` seeds a fresh demo node
+                seed_homs(demo=True)
             yield generate_demo(count=COUNT, seed=7)
         finally:
             transaction.set_rollback(True)
@@ -83,6 +86,57 @@ def test_demo_is_lived_in_and_consistent(demo: dict[str, int]) -> None:
         sla_due__lt=today, status__in=[Status.PAID, Status.IN_REVIEW, Status.RETURNED]
     )
     assert overdue.exists()
+
+
+def test_the_demo_has_weeks_of_history_worked_in_office_hours(demo: dict[str, int]) -> None:
+    """What a supervisor or an auditor sees first: work spread over the past three weeks,
+    at the counters' hours on working days, and every record dated as it would have been."""
+    today = timezone.localdate()
+    local = timezone.localtime
+    submitted = {local(a.created_at).date() for a in Application.objects.all()}
+    assert today in submitted and len(submitted) >= HISTORY_DAYS * 2 // 3
+    assert min(submitted) >= today - dt.timedelta(days=HISTORY_DAYS * 7 // 5 + 7)
+    staff_first = min(User.objects.values_list("date_joined", flat=True))
+    assert staff_first < min(Application.objects.values_list("created_at", flat=True))
+    for event in ApplicationEvent.objects.filter(created_at__date__lt=today):
+        at = local(event.created_at)
+        assert at.weekday() not in WEEKEND and OPENS <= at.time() < CLOSES, (event, at)
+
+    # Every past working day, every counter's drawer was opened and counted once.
+    counters = Center.objects.exclude(kind=Center.Kind.ELECTRONIC)
+    past_days = {d for d in _business_days() if d < today}
+    assert len(past_days) == HISTORY_DAYS
+    for center in counters:
+        sessions = CashierSession.objects.filter(center=center)
+        closed = sorted(sessions.filter(state="closed").values_list("business_date", flat=True))
+        assert closed == sorted(past_days), center.code
+        assert sessions.get(state="open").business_date == today
+    assert CashierSession.objects.exclude(over_short=0).filter(state="closed").exists()
+
+    # A receipt falls on its drawer's day, within its opening hours, and receipt numbers
+    # run in time order at each center.
+    for receipt in Receipt.objects.filter(method="cash").select_related("session"):
+        session = receipt.session
+        assert receipt.business_date == local(receipt.issued_at).date() == session.business_date
+        assert session.opened_at <= receipt.issued_at
+        assert session.closed_at is None or receipt.issued_at <= session.closed_at
+    for center in counters:
+        numbers = list(
+            Receipt.objects.filter(center=center).order_by("issued_at").values_list("number")
+        )
+        assert numbers == sorted(numbers), center.code
+
+    # The audit log is in time order; each application's history too, and its due date
+    # is what the SLA gave it on the day it came in (some are overdue now).
+    stamps = list(AuditEvent.objects.order_by("seq").values_list("at", flat=True))
+    assert stamps == sorted(stamps)
+    for app in Application.objects.select_related("service"):
+        history = list(app.events.values_list("created_at", flat=True))  # type: ignore[attr-defined]
+        assert history == sorted(history) and history[0] >= app.created_at
+        due = add_working_days(local(app.created_at).date(), app.service.sla_days)
+        assert app.sla_due == due, app.reference
+    open_states = [Status.PAID, Status.IN_REVIEW, Status.RETURNED]
+    assert Application.objects.filter(sla_due__lt=today, status__in=open_states).exists()
 
 
 def test_online_applications_in_every_state_paid_online(demo: dict[str, int]) -> None:
