@@ -176,7 +176,7 @@ def generate_demo(
     after = timezone.localtime(last).date() if last else None
     calendar = _Calendar.before(timezone.localdate(), HISTORY_DAYS, after)
     made = _Made()
-    sim = _Simulation(calendar, progress)
+    sim = _Simulation(calendar, rng, progress)
 
     # Each past business day, every counter's drawer is opened before the doors open and
     # counted after they close; today's are opened when the simulation reaches today.
@@ -348,8 +348,14 @@ class _Simulation:
     Steps due today or later run at the real time once the past is done: the electronic
     center's first (they pump the outbox), then the counters' (their SMS stay queued)."""
 
-    def __init__(self, calendar: _Calendar, progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        calendar: _Calendar,
+        rng: random.Random,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         self.calendar = calendar
+        self.rng = rng
         self.progress = progress
         self.past: list[tuple[dt.datetime, int, Work]] = []
         self.today: list[tuple[bool, dt.datetime, int, Work]] = []
@@ -358,7 +364,6 @@ class _Simulation:
         self.added = 0
         self.done = 0
         self.latest: dt.datetime | None = None
-        self.rng = random.Random(len(calendar.days))
 
     def add(
         self,
@@ -374,16 +379,13 @@ class _Simulation:
             self.counted.add(seq)
         if online:
             self.online.add(seq)
-        self._schedule(work, seq, start)
-
-    def _schedule(self, work: Work, seq: int, at: dt.datetime | None) -> None:
-        if at is None:
-            self.today.append((seq not in self.online, self.latest_or_now(), seq, work))
+        if start is None:
+            self._for_today(work, seq, timezone.now())
         else:
-            heapq.heappush(self.past, (at, seq, work))
+            heapq.heappush(self.past, (start, seq, work))
 
-    def latest_or_now(self) -> dt.datetime:
-        return self.latest or timezone.now()
+    def _for_today(self, work: Work, seq: int, due: dt.datetime) -> None:
+        self.today.append((seq not in self.online, due, seq, work))
 
     def run(self, open_today: Callable[[], None]) -> None:
         while self.past:
@@ -395,10 +397,13 @@ class _Simulation:
             if pause is None:
                 self._finished(seq)
                 continue
-            if isinstance(pause, dt.datetime):
-                self._schedule(work, seq, pause if pause.date() < self.calendar.today else None)
+            due = pause if isinstance(pause, dt.datetime) else moment + pause
+            # A step at a set time (a drawer's) keeps it; others wait for the counters' hours.
+            when = due if isinstance(pause, dt.datetime) else self.calendar.business(due, self.rng)
+            if when is None or timezone.localtime(when).date() >= self.calendar.today:
+                self._for_today(work, seq, due)
             else:
-                self._schedule(work, seq, self.calendar.business(moment + pause, self.rng))
+                heapq.heappush(self.past, (when, seq, work))
         open_today()
         for _, _, seq, work in sorted(self.today, key=lambda item: item[:3]):
             for _ in work:  # today: every remaining step, now
