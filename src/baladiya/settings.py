@@ -138,6 +138,13 @@ TEMPLATES = [
 ]
 
 
+def _prepare_threshold() -> int | None:
+    """After how many executions psycopg prepares a statement (None: never)."""
+    if os.environ.get("BALADIYA_DB_PREPARE_THRESHOLD", "").strip().lower() == "off":
+        return None
+    return env_int("BALADIYA_DB_PREPARE_THRESHOLD", 5)
+
+
 def database_from_env() -> dict[str, object]:
     """DATABASE_URL selects PostgreSQL; otherwise SQLite tuned so a power cut loses nothing."""
     url = os.environ.get("DATABASE_URL", "")
@@ -151,6 +158,11 @@ def database_from_env() -> dict[str, object]:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": env_int("BALADIYA_DB_CONN_MAX_AGE", 60),
+            # Parameters bound by the server, and statements prepared once per connection
+            # after a few uses: PostgreSQL then parses and plans the same few dozen
+            # statements of every application once, not on every execution (decision 0015).
+            # BALADIYA_DB_PREPARE_THRESHOLD=off behind a pooler that cannot keep them.
+            "OPTIONS": {"server_side_binding": True, "prepare_threshold": _prepare_threshold()},
             "TEST": {"NAME": os.environ.get("BALADIYA_TEST_DB_NAME", "test_baladiya")},
         }
     if url and not url.startswith("sqlite:"):
