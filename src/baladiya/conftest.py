@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+import time
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, User
@@ -17,6 +20,34 @@ from baladiya.centers.models import Center
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright + live_server
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - test-only credential
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_session_outlives_the_test_database(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:
+    """PostgreSQL refuses to drop a database someone is still connected to: a node process
+    killed by a test, or a thread's connection, can linger for a moment after its test.
+    Before the test database is dropped, wait for them (5 s at most), then end them, and say
+    which they were (a warning, as pytest-django's own would be, but the drop succeeds)."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    others = (
+        "SELECT pid, application_name, state, left(query, 60) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for _ in range(50):
+            cursor.execute(others)
+            lingering = cursor.fetchall()
+            if not lingering:
+                return
+            time.sleep(0.1)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM ({others}) AS s")  # noqa: S608
+    warnings.warn(
+        f"sessions still on the test database after 5 s, ended: {lingering}", stacklevel=1
+    )
 
 
 @pytest.fixture
