@@ -236,11 +236,13 @@ def before_history() -> contextlib.AbstractContextManager[object]:
 
 
 def _open_drawers(cashiers: list[User]) -> None:
-    """Today's drawers: opened when the simulation reaches today, left open for the demo."""
+    """Today's drawers: opened when the simulation reaches today (unless one is open already:
+    a demo generated again), left open for the demo."""
     from baladiya.payments import services as pay
 
     for cashier in cashiers:
-        pay.open_session(cashier, OPENING_FLOAT)
+        if pay.current_session(cashier) is None:
+            pay.open_session(cashier, OPENING_FLOAT)
 
 
 def _counter_submission(

@@ -117,6 +117,7 @@ def test_the_demo_has_weeks_of_history_worked_in_office_hours(demo: dict[str, in
     # run in time order at each center.
     for receipt in Receipt.objects.filter(method="cash").select_related("session"):
         session = receipt.session
+        assert session is not None, receipt.number  # cash is always taken into a drawer
         assert receipt.business_date == local(receipt.issued_at).date() == session.business_date
         assert session.opened_at <= receipt.issued_at
         assert session.closed_at is None or receipt.issued_at <= session.closed_at
