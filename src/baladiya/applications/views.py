@@ -35,7 +35,7 @@ from baladiya.accounts.permissions import (
     require_center,
     require_role,
 )
-from baladiya.applications import hooks, services
+from baladiya.applications import hooks, reports, services
 from baladiya.applications.forms import (
     ApplicationForm,
     CitizenForm,
@@ -552,11 +552,14 @@ def supervisor(request: HttpRequest, user: User) -> HttpResponse:
     overdue_page = _page(request, overdue, "opage")
     overdue_rows = [(app, (today - app.sla_due).days) for app in overdue_page.object_list]
     in_review = scope.filter(status=Status.IN_REVIEW).order_by("created_at")
+    work = reports.work_by_day(scope, reports.last_days(today))
     return render(
         request,
         "applications/supervisor.html",
         {
             "filters": filters,
+            "work": work,
+            "work_chart": work_chart(work),
             "counts": [
                 {**row, "cells": [row[f"n_{value}"] for value in Status.values]}
                 for row in services.counts_by_center(scope, today)
@@ -571,6 +574,35 @@ def supervisor(request: HttpRequest, user: User) -> HttpResponse:
             "language": language,
         },
     )
+
+
+def work_chart(days: list[reports.DayWork], height: int = 150) -> dict[str, Any]:
+    """Geometry of an inline SVG chart: per day, a bar for the applications received and one
+    for the documents issued, on one scale (left to right: oldest to today)."""
+    top = max((max(d.received, d.issued) for d in days), default=0) or 1
+    slot, bar, base = 30, 11, height - 20
+
+    def length(n: int) -> int:
+        return round((base - 14) * n / top)
+
+    items = []
+    for i, d in enumerate(days):
+        x = 8 + i * slot
+        received, issued = length(d.received), length(d.issued)
+        items.append(
+            {
+                "d": d,
+                "x": x,
+                "received_y": base - received,
+                "received_h": received,
+                "issued_x": x + bar + 2,
+                "issued_y": base - issued,
+                "issued_h": issued,
+                "w": bar,
+                "label_x": x + bar + 1,
+            }
+        )
+    return {"days": items, "width": 16 + len(days) * slot, "height": height, "base": base}
 
 
 @staff_view

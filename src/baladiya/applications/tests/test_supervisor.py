@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from baladiya.accounts import roles
@@ -106,3 +107,46 @@ def test_list_is_paginated_keeping_the_filters(
 def test_supervision_is_not_for_clerks(login_as: LoginAs, clerk: User, auditor: User) -> None:
     assert login_as(clerk).get(URL).status_code == 403
     assert login_as(auditor).get(URL).status_code == 200
+
+
+def test_work_by_day_counts_what_came_in_and_went_out_each_day(
+    login_as: LoginAs,
+    supervisor: User,
+    clerk: User,
+    make_app: MakeApp,
+    other_clerk: User,
+    other_center: Center,
+) -> None:
+    from baladiya.delivery.services import hand_over
+    from baladiya.documents.services import issue_document
+
+    today = timezone.localdate()
+    three_days_ago = today - dt.timedelta(days=3)
+    with time_machine.travel(
+        timezone.make_aware(dt.datetime.combine(three_days_ago, dt.time(10, 0))), tick=True
+    ):
+        make_app()
+        approved = make_app(status="approved")
+    issue_document(approved, clerk)  # today: the document waits at the counter
+    holder = approved.applicant
+    hand_over(approved, clerk, holder.full_name, "national_id", holder.national_number)
+    make_app()
+    make_app(by=other_clerk, at=other_center)  # another center's: not this supervisor's
+
+    response = login_as(supervisor).get(URL)
+    work = {d.day: (d.received, d.issued, d.completed) for d in response.context["work"]}
+    assert len(work) == 21 and max(work) == today
+    assert work[three_days_ago] == (2, 0, 0)
+    assert work[today] == (1, 1, 1)
+    assert sum(received for received, _, _ in work.values()) == 3
+    html = response.content.decode()
+    assert 'id="by-day"' in html and html.count('<rect class="bar issued"') == 21
+    assert three_days_ago.isoformat() in html  # in the figures table under the chart
+
+
+def test_work_by_day_follows_the_filters(
+    login_as: LoginAs, admin_user: User, world: dict[str, Application], other_center: Center
+) -> None:
+    response = login_as(admin_user).get(URL, {"center": str(other_center.pk)})
+    today = timezone.localdate()
+    assert [(d.day, d.received) for d in response.context["work"] if d.received] == [(today, 1)]
