@@ -35,7 +35,7 @@ from baladiya.applications import hooks
 from baladiya.applications import services as apps
 from baladiya.applications.models import Application
 from baladiya.applications.services import WEEKEND
-from baladiya.applications.workflow import Status
+from baladiya.applications.workflow import OPEN_STATES, Status
 from baladiya.catalog.models import DeliveryMode, FieldType, Service
 from baladiya.centers.demo import seed_status
 from baladiya.centers.models import Center, Neighbourhood
@@ -182,8 +182,6 @@ def generate_demo(
     # counted after they close; today's are opened when the simulation reaches today.
     for center in centers:
         sim.add(_drawer_days(cashiers[center.pk], calendar, rng), calendar.first_drawer())
-    states = [s for s, _ in TARGETS]
-    weights = [w for _, w in TARGETS]
     today_from = count - count * TODAY_PERCENT // 100  # the last applications: today's
     for i in range(count):
         if i % ONLINE_EVERY == ONLINE_SLOT:
@@ -194,7 +192,10 @@ def generate_demo(
             sim.add(_online_work(desk, plan, made, rng), start, online=True, counted=True)
             continue
         center = centers[i % len(centers)]
-        target = rng.choices(states, weights)[0]
+        # Counters take in about as much every day; what an application has become depends
+        # on how long ago it came in (the office's own queue is mostly recent).
+        start = None if i >= today_from else calendar.start(rng, recent=False)
+        target = _counter_target(calendar.working_days_since(start), rng)
         sub, pickup = _counter_submission(center, services, citizens, target, centers, rng)
         reviewer = officer if sub.service.approval == Service.Approval.BACK_OFFICE else None
         clerk = clerks[center.pk]
@@ -205,7 +206,6 @@ def generate_demo(
             supervisor,
             clerks[pickup.pk] if pickup is not None else clerk,
         )
-        start = None if i >= today_from else calendar.start(rng, recent=target in OPEN_TARGETS)
         sim.add(_counter_work(sub, target, staff, made, rng), start, counted=True)
     sim.run(lambda: _open_drawers([cashiers[c.pk] for c in centers]))
 
@@ -281,7 +281,7 @@ def _counter_submission(
 # ---------------------------------------------------------------- the calendar
 
 HISTORY_DAYS = 15  # business days of history before today (three working weeks)
-TODAY_PERCENT = 15  # of the applications are made today
+TODAY_PERCENT = 5  # of the applications are made today (a day in progress)
 OPENS, CLOSES = dt.time(8, 0), dt.time(15, 0)  # the counters' hours, Homs time
 DRAWERS_OPEN, DRAWERS_CLOSE = dt.time(7, 45), dt.time(15, 15)
 OPENING_FLOAT = 50000  # piastres in each drawer in the morning
@@ -318,13 +318,20 @@ class _Calendar:
 
     def start(self, rng: random.Random, *, recent: bool) -> dt.datetime | None:
         """When a citizen comes in: a moment of the counters' hours on one of the past days;
-        an application still open today mostly came in the last two of them (a few are
-        older: the overdue list). None: today."""
+        with `recent`, mostly the last three of them (a few are older: the overdue list).
+        None: today."""
         if not self.days:
             return None
-        pool = self.days[-2:] if recent and rng.random() < 0.7 else self.days
+        pool = self.days[-3:] if recent and rng.random() < 0.8 else self.days
         minutes = rng.randint(0, (CLOSES.hour - OPENS.hour) * 60 - 60)
         return self.at(rng.choice(pool), OPENS) + dt.timedelta(minutes=minutes)
+
+    def working_days_since(self, start: dt.datetime | None) -> int:
+        """Working days from `start` (None: today) to today: 0 today, 1 the day before…"""
+        if start is None:
+            return 0
+        day = timezone.localtime(start).date()
+        return len(self.days) - self.days.index(day) if day in self.days else 0
 
     def business(self, moment: dt.datetime, rng: random.Random) -> dt.datetime | None:
         """`moment` if the counters are open then, else soon after the next opening; None
@@ -451,18 +458,23 @@ def _drawer_days(cashier: User, calendar: _Calendar, rng: random.Random) -> Work
 
 # ---------------------------------------------------------------- the counters
 
-OPEN_TARGETS = frozenset(
-    {
-        Status.SUBMITTED,
-        Status.PAID,
-        Status.IN_REVIEW,
-        Status.APPROVED,
-        Status.RETURNED,
-        Status.ISSUED,
-        Status.READY_FOR_PICKUP,
-        Status.DISPATCHED,
-    }
-)
+# Still open (the SLA clock runs): mostly recent, and the few older ones are the overdue
+# list. Handed over and delivered take days to reach.
+STILL_OPEN = OPEN_STATES
+TAKES_DAYS = frozenset({Status.HANDED_OVER, Status.DELIVERED, Status.DISPATCHED})
+
+
+def _counter_target(age: int, rng: random.Random) -> str:
+    """How far a counter application came in `age` working days (TARGETS, weighed by age)."""
+    weights: list[float] = []
+    for state, weight in TARGETS:
+        factor = 1.0
+        if state in STILL_OPEN:
+            factor = 2.0 if age <= 1 else 1.0 if age <= 3 else 0.08
+        elif state in TAKES_DAYS and age <= 1:
+            factor = 0.2
+        weights.append(weight * factor)
+    return rng.choices([s for s, _ in TARGETS], weights)[0]
 
 
 def _counter_work(
@@ -629,10 +641,10 @@ ONLINE_PLANS: list[tuple[str, int]] = [
     ("cancelled_refunded", 3),  # paid online: refunded through the gateway
 ]
 BY_POST = frozenset({"issued_post", "dispatched", "delivered", "returned_to_center"})
-# Plans that leave the application open: mostly made in the last days (see `_Calendar.start`).
+# Plans that leave the application open (the SLA clock runs): mostly made in the last days
+# (see `_Calendar.start`).
 ONLINE_OPEN = frozenset(
-    {"unpaid", "declined", "paid", "in_review", "returned", "approved", "ready_for_pickup"}
-    | {"issued_post", "dispatched"}
+    {"unpaid", "declined", "paid", "in_review", "returned", "approved", "issued_post"}
 )
 STREETS = [
     "شارع الحضارة، بناء 12",
