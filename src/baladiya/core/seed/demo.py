@@ -182,6 +182,9 @@ def generate_demo(
     # counted after they close; today's are opened when the simulation reaches today.
     for center in centers:
         sim.add(_drawer_days(cashiers[center.pk], calendar, rng), calendar.first_drawer())
+    finance = User.objects.filter(groups__name=roles.FINANCE, is_active=True).first()
+    if finance is not None and len(calendar.days) > 1:
+        sim.add(_settlements(finance, calendar), calendar.at(calendar.days[1], dt.time(9, 0)))
     today_from = count - count * TODAY_PERCENT // 100  # the last applications: today's
     for i in range(count):
         if i % ONLINE_EVERY == ONLINE_SLOT:
@@ -454,6 +457,20 @@ def _drawer_days(cashier: User, calendar: _Calendar, rng: random.Random) -> Work
         pay.close_session(session, cashier, expected + miscount)
         if n + 1 < len(calendar.days):
             yield calendar.at(calendar.days[n + 1], DRAWERS_OPEN)
+
+
+def _settlements(finance: User, calendar: _Calendar) -> Work:
+    """Each working morning the finance officer imports the sandbox gateway's settlement
+    files of the days since the last working day (the weekend's too, empty); the last
+    working day's file is left for today, for the demo's finance officer to import."""
+    from baladiya.payments.gateways.services import import_settlement
+
+    for previous, day in zip(calendar.days, calendar.days[1:], strict=False):
+        yield calendar.at(day, dt.time(9, 30))
+        settled = previous
+        while settled < day:
+            import_settlement("sandbox", settled, finance)
+            settled += dt.timedelta(days=1)
 
 
 # ---------------------------------------------------------------- the counters
