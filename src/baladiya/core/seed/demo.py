@@ -6,8 +6,13 @@ the electronic center (C00) from a demo citizen's portal account: paid online at
 gateway (its signed webhook delivered through the outbox), fulfilled by the back office, then
 collected at the center the citizen chose or sent by the sandbox post (delivered, or returned
 to a center's pickup queue). The outbox is pumped in-process (no web server runs yet), so
-the SMS of the last applications are still waiting in it. Deterministic for a given seed (which
-states, services, people; ids and gateway references are random).
+the SMS of the last applications are still waiting in it.
+
+The work is spread over the last three working weeks and today (`_Simulation`): each step
+runs with the clock set to its moment, so drawers, receipts, documents, SLA dates, the
+settlement imports and the audit log carry the dates they would have. Deterministic for a
+given seed and day (which states, services, people, when; ids and gateway references are
+random).
 """
 
 from __future__ import annotations
