@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import pgettext
@@ -42,3 +44,15 @@ def ltr(value: object) -> SafeString:
 @register.simple_tag
 def money(piastres: int | None) -> SafeString:
     return format_html('<bdi dir="ltr" class="money">{}</bdi>', pounds(piastres))
+
+
+@register.filter
+def moment(value: dt.datetime | None) -> str:
+    """`09:44` for a time today (Homs), `2026-11-18 09:44` for another day: a list of what
+    waits shows at a glance what came in today and what has waited since."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if local.date() == timezone.localdate():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -36,6 +38,23 @@ def test_desk_without_session_offers_to_open_one(cashier: User, app: Application
     html = response.content.decode()
     assert 'name="opening_float"' in html and "autofocus" in html
     assert app.reference in html  # awaiting payment
+
+
+def test_awaiting_payment_shows_the_day_of_what_has_waited_since_an_earlier_day(
+    cashier: User, make_app: Callable[..., Application]
+) -> None:
+    today = timezone.localdate()
+    earlier = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=5), dt.time(9, 44)))
+    with time_machine.travel(earlier, tick=False):
+        old = make_app()
+    new = make_app()
+    html = _client(cashier).get(reverse("payments:cashier")).content.decode()
+    row = re.search(rf"{old.reference}.*?</tr>", html, re.S)
+    assert row and f"{(today - dt.timedelta(days=5)).isoformat()} 09:44" in row.group(0)
+    row = re.search(rf"{new.reference}.*?</tr>", html, re.S)
+    stamp = timezone.localtime(new.created_at).strftime("%H:%M")
+    assert row and f'<bdi dir="ltr">{stamp}</bdi>' in row.group(0)  # today: the time alone
+    assert today.isoformat() not in row.group(0)
 
 
 def test_open_session_form(cashier: User) -> None:
