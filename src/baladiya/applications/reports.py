@@ -13,7 +13,7 @@ from baladiya.applications.models import Application, ApplicationEvent
 from baladiya.applications.services import WEEKEND
 from baladiya.applications.workflow import Status
 
-WORK_DAYS = 21  # three weeks, today included
+CHART_DAYS = 21  # calendar days: three weeks, today included
 
 # An application is done for the citizen when the document is in their hands.
 COMPLETED = (Status.HANDED_OVER, Status.DELIVERED)
@@ -31,7 +31,7 @@ class DayWork:
         return self.day.weekday() in WEEKEND
 
 
-def last_days(today: dt.date, count: int = WORK_DAYS) -> list[dt.date]:
+def last_days(today: dt.date, count: int = CHART_DAYS) -> list[dt.date]:
     """`count` calendar days ending with `today`, oldest first."""
     return [today - dt.timedelta(days=n) for n in range(count - 1, -1, -1)]
 
