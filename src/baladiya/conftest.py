@@ -34,7 +34,8 @@ def _no_session_outlives_the_test_database(
     if connection.vendor != "postgresql":
         return
     others = (
-        "SELECT pid, application_name, state, left(query, 60) FROM pg_stat_activity "
+        "SELECT pid, application_name, state, left(query, 60), backend_start::text, "
+        "state_change::text FROM pg_stat_activity "
         "WHERE datname = current_database() AND pid <> pg_backend_pid()"
     )
     with django_db_blocker.unblock(), connection.cursor() as cursor:
