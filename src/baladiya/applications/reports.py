@@ -12,6 +12,7 @@ from django.utils import timezone
 from baladiya.applications.models import Application, ApplicationEvent
 from baladiya.applications.services import WEEKEND
 from baladiya.applications.workflow import Status
+from baladiya.core.dates import local_midnight
 
 CHART_DAYS = 21  # calendar days: three weeks, today included
 
@@ -40,9 +41,7 @@ def work_by_day(scope: QuerySet[Application], days: list[dt.date]) -> list[DayWo
     """For each of `days` (Homs dates): how many of the applications in `scope` came in,
     had their document issued, and were completed. Three grouped queries, whatever the
     number of days."""
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(dt.datetime.combine(days[0], dt.time.min), tz)
-    end = timezone.make_aware(dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time.min), tz)
+    start, end = local_midnight(days[0]), local_midnight(days[-1] + dt.timedelta(days=1))
     received = _per_day(scope.filter(created_at__gte=start, created_at__lt=end))
     events = ApplicationEvent.objects.filter(
         application__in=scope.order_by().values("pk"), created_at__gte=start, created_at__lt=end

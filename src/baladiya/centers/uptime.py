@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from baladiya.centers.models import Center, CenterStatus, Outage
+from baladiya.core.dates import local_midnight
 
 # ---------------------------------------------------------------- uptime
 
@@ -75,11 +76,6 @@ def uptime(
     outages = Outage.objects.filter(_overlapping(start, end), center=center)
     share = share_up(_intervals(outages, now), start, end, now)
     return 1.0 if share is None else share
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    """Start of `day` in Damascus time (days and months are counted as the centers live them)."""
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 @dataclass(frozen=True)

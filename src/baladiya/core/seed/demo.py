@@ -414,9 +414,12 @@ class _Simulation:
             if pause is None:
                 self._finished(seq)
                 continue
-            due = pause if isinstance(pause, dt.datetime) else moment + pause
-            # A step at a set time (a drawer's) keeps it; others wait for the counters' hours.
-            when = due if isinstance(pause, dt.datetime) else self.calendar.business(due, self.rng)
+            when: dt.datetime | None
+            if isinstance(pause, dt.datetime):  # a step at a set time (a drawer's) keeps it
+                due = when = pause
+            else:  # others wait for the counters' hours
+                due = moment + pause
+                when = self.calendar.business(due, self.rng)
             if when is None or timezone.localtime(when).date() >= self.calendar.today:
                 self._for_today(work, seq, due)
             else:
@@ -480,9 +483,8 @@ def _settlements(finance: User, calendar: _Calendar) -> Work:
 
 # ---------------------------------------------------------------- the counters
 
-# Still open (the SLA clock runs): mostly recent, and the few older ones are the overdue
-# list. Handed over and delivered take days to reach.
-STILL_OPEN = OPEN_STATES
+# Still open (OPEN_STATES, the SLA clock runs): mostly recent, and the few older ones are the
+# overdue list. Handed over and delivered take days to reach.
 TAKES_DAYS = frozenset({Status.HANDED_OVER, Status.DELIVERED, Status.DISPATCHED})
 
 
@@ -491,7 +493,7 @@ def _counter_target(age: int, rng: random.Random) -> str:
     weights: list[float] = []
     for state, weight in TARGETS:
         factor = 1.0
-        if state in STILL_OPEN:
+        if state in OPEN_STATES:
             factor = 2.0 if age <= 1 else 1.0 if age <= 3 else 0.08
         elif state in TAKES_DAYS and age <= 1:
             factor = 0.2
