@@ -11,7 +11,8 @@ connection in its own thread, run this loop until BENCH_API_APPS applications ar
     citizen  POST /api/v1/applications/{ref}/payments  -> redirect to the gateway's page
     gateway  the payer pays on the hosted page (sandbox, in this process: a real gateway is
              elsewhere) -> signed webhook queued -> delivered over HTTP by the outbox pump
-    citizen  GET  /api/v1/applications/{ref}           (polled until `paid`)
+    citizen  GET  /api/v1/applications/{ref}/payments/{id}  (the payer is back; BENCH_CONFIRM)
+    citizen  GET  /api/v1/applications/{ref}           (polled until `paid`, if still unpaid)
     officer  POST /api/v1/applications/{ref}/actions   start_review, approve, issue
   cash (BENCH_FLOW=cash, or when the gateway is missing):
     clerk    POST /api/v1/applications                 (counter, at the clerk's center)
@@ -55,6 +56,11 @@ WARMUP = int(os.environ.get("BENCH_API_WARMUP", "32"))
 # As `baladiya run` starts it: one sync worker per core, plus one.
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
 PUMPS = int(os.environ.get("BENCH_OUTBOX_PUMPS", "2"))
+# online: how the client learns the payment went through. `return`: when the payer is back
+# from the gateway's page it asks once (GET …/payments/{id}; the server asks the gateway if
+# the webhook is not in yet), then polls the application only if that did not settle it.
+# `webhook`: it polls the application until the gateway's webhook has marked it paid.
+CONFIRM = os.environ.get("BENCH_CONFIRM", "return")
 PAID_TIMEOUT = 30.0
 POLL_SECONDS = 0.01
 RESENDS = 5
@@ -245,13 +251,19 @@ def online_application(client: Client, setup: Setup, citizen: str) -> None:
     started = client.call("pay", "POST", f"/api/v1/applications/{ref}/payments", citizen, {}, 201)
     payment_id = urlsplit(started["url"]).path.rstrip("/").rsplit("/", 1)[-1]
     sandbox.act(payment_id, "pay")  # the payer's click on the gateway's hosted page
+    paid = False
+    if CONFIRM == "return":  # the payer is back: ask once (the server asks the gateway)
+        back = f"/api/v1/applications/{ref}/payments/{started['payment']['id']}"
+        paid = client.call("back", "GET", back, citizen)["application"]["status"] == "paid"
     deadline = time.monotonic() + PAID_TIMEOUT
-    while client.call("status", "GET", f"/api/v1/applications/{ref}", citizen)["status"] != (
-        "paid"
-    ):
-        if time.monotonic() > deadline:
+    while not paid:
+        paid = client.call("status", "GET", f"/api/v1/applications/{ref}", citizen)["status"] == (
+            "paid"
+        )
+        if not paid and time.monotonic() > deadline:
             raise RuntimeError(f"{ref}: not paid {PAID_TIMEOUT} s after the gateway took it")
-        time.sleep(POLL_SECONDS)
+        if not paid:
+            time.sleep(POLL_SECONDS)
     for action in ("start_review", "approve", "issue"):
         client.call(
             action, "POST", f"/api/v1/applications/{ref}/actions", setup.officer, {"action": action}
@@ -490,6 +502,7 @@ def main() -> None:
         "benchmark": "api_flow",
         "engine": engine,
         "flow": flow,
+        "confirm": CONFIRM if flow == "online" else None,
         "clients": CLIENTS,
         "gunicorn_workers": GUNICORN_WORKERS,
         "outbox_pumps": PUMPS if flow == "online" else 0,

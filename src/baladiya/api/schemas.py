@@ -296,6 +296,12 @@ class PaymentOut(Schema):
     application: ApplicationStateOut
 
 
+class PaymentStateOut(Schema):
+    payment: PaymentIntentOut
+    receipt: ReceiptOut | None = Field(None, description="once the payment is recorded")
+    application: ApplicationStateOut
+
+
 # ---------------------------------------------------------------- documents
 
 

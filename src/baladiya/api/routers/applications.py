@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import importlib
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,7 @@ from baladiya.api.schemas import (
     FileIn,
     PaymentIn,
     PaymentOut,
+    PaymentStateOut,
     PickupIn,
     PostIn,
 )
@@ -490,7 +492,9 @@ def pay(request: HttpRequest, reference: str, payload: PaymentIn) -> Status[dict
 
     - `online` (citizens, and the default for everyone but cashiers): `action` is `redirect`:
       send the payer's browser to `url` (the gateway's hosted page). The application becomes
-      `paid` when the gateway's signed notification arrives; follow it with GET.
+      `paid` when the gateway confirms: when the payer is back, GET
+      `/applications/{reference}/payments/{payment.id}`, which asks the gateway if its signed
+      notification has not arrived yet; or follow the application with GET.
     - `cash` (a cashier of the application's center, with an open drawer): the fee is taken
       now; `action` is `none` and `receipt` is the receipt.
     """
@@ -531,6 +535,50 @@ def pay(request: HttpRequest, reference: str, payload: PaymentIn) -> Status[dict
             "application": {"reference": app.reference, "status": app.status},
         },
     )
+
+
+@router.get(
+    "/{reference}/payments/{payment_id}",
+    response={200: PaymentStateOut, **error_responses()},
+    auth=bearer,
+    summary="An online payment's state, once the payer is back from the gateway",
+)
+def payment_state(request: HttpRequest, reference: str, payment_id: str) -> Status[dict[str, Any]]:
+    """Where the online payment `payment_id` (`payment.id` from POST …/payments) stands. If it
+    is still open, the gateway is asked now (a few times a minute at most), so a client whose
+    payer came back from the gateway's page learns the outcome at once, without waiting for
+    the gateway's notification. `receipt` is there once the payment is recorded."""
+    app = _visible(request, reference)
+    intent = _gateways().check_intent(_intent_of(app, payment_id))
+    app.refresh_from_db(fields=["status"])
+    receipt = intent.receipt
+    return Status(
+        200,
+        {
+            "payment": _intent_out(intent),
+            "receipt": _receipt_out(receipt) if receipt is not None else None,
+            "application": {"reference": app.reference, "status": app.status},
+        },
+    )
+
+
+def _intent_of(app: Application, payment_id: str) -> Any:
+    from baladiya.payments.models import PaymentIntent
+
+    try:
+        pk = uuid.UUID(payment_id)
+    except ValueError:
+        pk = None
+    intent = (
+        unique_or_none(
+            PaymentIntent.objects.select_related("receipt__center").filter(pk=pk, application=app)
+        )
+        if pk is not None
+        else None
+    )
+    if intent is None:
+        raise NotFound(_("No such payment for this application."))
+    return intent
 
 
 # ---------------------------------------------------------------- staff actions

@@ -163,3 +163,114 @@ def test_actions_follow_the_workflow_and_roles(
     assert done.status == 200 and done.body["status"] == "cancelled"
     bad = api(clerk).post(path, {"action": "teleport"})
     assert bad.status == 422 and "action" in bad.body["fields"]
+
+
+def _start_online(client: ApiClient) -> tuple[str, str, str]:
+    """(reference, payment id, the gateway's payment id) of a citizen's new online payment."""
+    from urllib.parse import urlsplit
+
+    reference = client.post("/api/v1/applications", pickup_body()).body["reference"]
+    body = client.post(f"/api/v1/applications/{reference}/payments", {}).body
+    gateway_id = urlsplit(body["url"]).path.rstrip("/").rsplit("/", 1)[-1]
+    return reference, body["payment"]["id"], gateway_id
+
+
+@needs_gateway
+def test_a_client_back_from_the_gateway_learns_the_outcome_without_the_webhook(
+    api: Api,
+    citizen_user: User,
+    service: Service,
+    electronic_center: Center,
+    center: Center,
+) -> None:
+    from baladiya.payments.gateways import sandbox
+
+    client = api(citizen_user)
+    reference, payment_id, gateway_id = _start_online(client)
+    path = f"/api/v1/applications/{reference}/payments/{payment_id}"
+    before = client.get(path)
+    assert before.status == 200, before.body
+    assert before.body["payment"]["status"] == "pending" and before.body["receipt"] is None
+    assert before.body["application"] == {"reference": reference, "status": "submitted"}
+
+    sandbox.act(gateway_id, "pay")  # the webhook is queued, not delivered
+    after = client.get(path).body
+    assert after["payment"]["status"] == "succeeded"
+    assert after["application"]["status"] == "paid"
+    assert after["receipt"]["method"] == "gateway"
+    assert after["receipt"]["amount"] == {"amount": 5000, "currency": "SYP"}
+
+    # The webhook comes later: it pays nothing twice.
+    assert _deliver_webhooks(client.client) == 1
+    assert Receipt.objects.filter(application__reference=reference).count() == 1
+    assert client.get(path).body == after
+
+
+@needs_gateway
+def test_a_declined_payment_reads_declined_and_the_fee_is_still_due(
+    api: Api, citizen_user: User, service: Service, electronic_center: Center, center: Center
+) -> None:
+    from baladiya.payments.gateways import sandbox
+
+    client = api(citizen_user)
+    reference, payment_id, gateway_id = _start_online(client)
+    sandbox.act(gateway_id, "decline")
+    answer = client.get(f"/api/v1/applications/{reference}/payments/{payment_id}").body
+    assert answer["payment"]["status"] == "declined" and answer["receipt"] is None
+    assert answer["application"]["status"] == "submitted"
+    assert client.get(f"/api/v1/applications/{reference}").body["amount_due"]["amount"] == 5000
+
+
+@needs_gateway
+def test_a_client_asking_in_a_loop_does_not_make_us_hammer_the_gateway(
+    api: Api,
+    citizen_user: User,
+    service: Service,
+    electronic_center: Center,
+    center: Center,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from baladiya.payments.gateways import sandbox
+    from baladiya.payments.gateways import services as gateways
+    from baladiya.payments.gateways.sandbox import SandboxGateway
+
+    asked: list[str] = []
+    real_query = SandboxGateway.query
+    monkeypatch.setattr(
+        SandboxGateway, "query", lambda self, pid: asked.append(pid) or real_query(self, pid)
+    )
+    client = api(citizen_user)
+    reference, payment_id, gateway_id = _start_online(client)
+    path = f"/api/v1/applications/{reference}/payments/{payment_id}"
+    for _ in range(gateways.CHECKS_PER_MINUTE + 3):
+        assert client.get(path).body["payment"]["status"] == "pending"
+    assert len(asked) == gateways.CHECKS_PER_MINUTE
+    sandbox.act(gateway_id, "pay")
+    assert client.get(path).body["payment"]["status"] == "pending"  # not asked again yet
+    assert len(asked) == gateways.CHECKS_PER_MINUTE
+    assert _deliver_webhooks(client.client) == 1  # the gateway's notification still pays it
+    assert client.get(path).body["application"]["status"] == "paid"
+
+
+@needs_gateway
+def test_nobody_else_reads_a_payment_and_unknown_ids_are_404(
+    api: Api,
+    citizen_user: User,
+    other_citizen_user: User,
+    service: Service,
+    electronic_center: Center,
+    center: Center,
+) -> None:
+    client = api(citizen_user)
+    reference, payment_id, _gateway_id = _start_online(client)
+    _second, second_payment, _ = _start_online(client)
+    mine = f"/api/v1/applications/{reference}/payments/{payment_id}"
+    assert api(other_citizen_user).get(mine).status == 404
+    for path in (  # the payment of another application, and no payment at all
+        f"/api/v1/applications/{reference}/payments/{second_payment}",
+        f"/api/v1/applications/{reference}/payments/not-a-uuid",
+    ):
+        answer = client.get(path)
+        assert answer.status == 404, (path, answer.body)
+        assert answer.body["code"] == "not_found"
+    assert api(None).get(f"/api/v1/applications/{reference}/payments/{payment_id}").status == 401

@@ -31,7 +31,7 @@ from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from baladiya.accounts import roles
+from baladiya.accounts import ratelimit, roles
 from baladiya.accounts.permissions import citizen_of, require_role
 from baladiya.applications.models import Application
 from baladiya.applications.workflow import Status
@@ -660,6 +660,25 @@ def refresh_intent(intent: PaymentIntent, *, expire: bool = True) -> PaymentInte
             )
     _refund_if_due(locked)
     return locked
+
+
+# A client whose payer came back from the gateway asks once; one that asks in a loop must not
+# make us hammer the gateway with status queries: past this it is told what we know.
+CHECK_SCOPE = "payment_check"
+CHECKS_PER_MINUTE = 6
+
+
+def check_intent(intent: PaymentIntent) -> PaymentIntent:
+    """The intent as it stands once the payer is back from the gateway's page: still open, the
+    gateway is asked (`refresh_intent`), so the answer does not wait for the webhook, which
+    may come late. At most `CHECKS_PER_MINUTE` questions a minute per intent."""
+    if not intent.is_open:
+        return intent
+    key = str(intent.pk)
+    if ratelimit.wait_seconds(CHECK_SCOPE, key, CHECKS_PER_MINUTE, 60):
+        return intent
+    ratelimit.hit(CHECK_SCOPE, key)
+    return refresh_intent(intent)
 
 
 @dataclass
