@@ -11,8 +11,9 @@ connection in its own thread, run this loop until BENCH_API_APPS applications ar
     citizen  POST /api/v1/applications/{ref}/payments  -> redirect to the gateway's page
     gateway  the payer pays on the hosted page (sandbox, in this process: a real gateway is
              elsewhere) -> signed webhook queued -> delivered over HTTP by the outbox pump
-    citizen  GET  /api/v1/applications/{ref}/payments/{id}  (the payer is back; BENCH_CONFIRM)
-    citizen  GET  /api/v1/applications/{ref}           (polled until `paid`, if still unpaid)
+    citizen  GET  /api/v1/applications/{ref}/payments/{id}  (BENCH_CONFIRM=return only: the
+             payer is back, the server asks the gateway if the webhook is not in yet)
+    citizen  GET  /api/v1/applications/{ref}           (polled until `paid`)
     officer  POST /api/v1/applications/{ref}/actions   start_review, approve, issue
   cash (BENCH_FLOW=cash, or when the gateway is missing):
     clerk    POST /api/v1/applications                 (counter, at the clerk's center)
@@ -56,11 +57,12 @@ WARMUP = int(os.environ.get("BENCH_API_WARMUP", "32"))
 # As `baladiya run` starts it: one sync worker per core, plus one.
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
 PUMPS = int(os.environ.get("BENCH_OUTBOX_PUMPS", "2"))
-# online: how the client learns the payment went through. `return`: when the payer is back
-# from the gateway's page it asks once (GET …/payments/{id}; the server asks the gateway if
-# the webhook is not in yet), then polls the application only if that did not settle it.
-# `webhook`: it polls the application until the gateway's webhook has marked it paid.
-CONFIRM = os.environ.get("BENCH_CONFIRM", "return")
+# online: how the client learns the payment went through. `webhook` (the issue's flow): it
+# polls the application until the gateway's webhook has marked it paid. `return`: when the
+# payer is back from the gateway's page it asks once (GET …/payments/{id}; the server asks the
+# gateway if the webhook is not in yet), and polls only if that did not settle it. Either
+# way the webhook is delivered and handled for every application.
+CONFIRM = os.environ.get("BENCH_CONFIRM", "webhook")
 PAID_TIMEOUT = 30.0
 POLL_SECONDS = 0.01
 RESENDS = 5
