@@ -632,7 +632,7 @@ def refresh_intent(intent: PaymentIntent, *, expire: bool = True) -> PaymentInte
     answer. An intent still open after its lifetime is marked expired when `expire`. A
     gateway that cannot be reached changes nothing."""
     intent.refresh_from_db()
-    if intent.receipt_id is not None or (not intent.is_open and not intent.gateway_payment_id):
+    if not _gateway_may_know_more(intent):
         return intent
     state: PaymentState | None = None
     if intent.gateway_payment_id:
@@ -668,11 +668,18 @@ CHECK_SCOPE = "payment_check"
 CHECKS_PER_MINUTE = 6
 
 
+def _gateway_may_know_more(intent: PaymentIntent) -> bool:
+    """No receipt yet, and the intent is still open or the gateway has it (a late success
+    after we gave up)."""
+    return intent.receipt_id is None and (intent.is_open or bool(intent.gateway_payment_id))
+
+
 def check_intent(intent: PaymentIntent) -> PaymentIntent:
-    """The intent as it stands once the payer is back from the gateway's page: still open, the
-    gateway is asked (`refresh_intent`), so the answer does not wait for the webhook, which
-    may come late. At most `CHECKS_PER_MINUTE` questions a minute per intent."""
-    if not intent.is_open:
+    """The intent as it stands once the payer is back from the gateway's page (the API, and
+    the return pages, which reload themselves): if the gateway may know more, it is asked
+    (`refresh_intent`), so the answer does not wait for the webhook, which may come late. At
+    most `CHECKS_PER_MINUTE` questions a minute per intent."""
+    if not _gateway_may_know_more(intent):
         return intent
     key = str(intent.pk)
     if ratelimit.wait_seconds(CHECK_SCOPE, key, CHECKS_PER_MINUTE, 60):

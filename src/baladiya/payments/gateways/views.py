@@ -136,7 +136,7 @@ def online_return(request: HttpRequest) -> HttpResponse:
         return _purpose_return(request, intent)
     if not (can_view_application(request.user, app) or intent.started_by_id == request.user.pk):
         raise Http404
-    intent = services.refresh_intent(intent)
+    intent = services.check_intent(intent)
     app.refresh_from_db()
     may_retry = (
         intent.status in RETRY_STATES
@@ -167,7 +167,7 @@ def _purpose_return(request: HttpRequest, intent: PaymentIntent) -> HttpResponse
     purpose = purposes.purpose_of(intent)
     if not (intent.started_by_id == request.user.pk or purpose.may_view(request.user, intent)):
         raise Http404
-    intent = services.refresh_intent(intent)
+    intent = services.check_intent(intent)
     response = render(
         request,
         "payments/online_return.html",

@@ -202,6 +202,29 @@ def test_timeout_then_expiry_then_payable_again(app: Application, citizen_user: 
     assert fresh.pk != intent.pk and fresh.status == IntentStatus.PENDING
 
 
+def test_a_return_page_left_reloading_asks_the_gateway_a_few_times_a_minute(
+    app: Application, citizen_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from baladiya.payments.gateways import services as gateways
+    from baladiya.payments.gateways.sandbox import SandboxGateway
+
+    asked: list[str] = []
+    real_query = SandboxGateway.query
+    monkeypatch.setattr(
+        SandboxGateway, "query", lambda self, pid: asked.append(pid) or real_query(self, pid)
+    )
+    client = _client(citizen_user)
+    intent = _start(app, citizen_user).intent
+    for _ in range(gateways.CHECKS_PER_MINUTE + 4):  # the page reloads itself every 5 s
+        assert client.get(_return_path(intent))["Refresh"] == "5"
+    assert len(asked) == gateways.CHECKS_PER_MINUTE
+    sandbox.act(intent.gateway_payment_id, "pay")
+    deliver()  # the gateway's notification is not throttled
+    shown = client.get(_return_path(intent), headers={"Accept-Language": "en"})
+    assert "Payment received" in shown.content.decode() and "Refresh" not in shown
+    assert len(asked) == gateways.CHECKS_PER_MINUTE
+
+
 def test_late_success_after_expiry_is_still_recorded(app: Application, citizen_user: User) -> None:
     intent = _start(app, citizen_user).intent
     PaymentIntent.objects.filter(pk=intent.pk).update(
