@@ -35,6 +35,7 @@ def home(request: HttpRequest) -> HttpResponse:
         ("supervisor", "applications:supervisor"),
         ("auditor", "payments:reconciliation"),
         ("admin", "applications:supervisor"),
+        ("finance", "payments:settlements"),
     ):
         if role in codes:
             return redirect(target)

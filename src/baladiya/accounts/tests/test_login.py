@@ -61,6 +61,33 @@ def test_login_success_redirects_to_the_role_screen_and_is_audited(
     assert verify_chain() == []
 
 
+HOME_OF = {
+    roles.CLERK: "applications:counter",
+    roles.CASHIER: "payments:cashier",
+    roles.OFFICER: "applications:back_office",
+    roles.SUPERVISOR: "applications:supervisor",
+    roles.AUDITOR: "payments:reconciliation",
+    roles.ADMIN: "applications:supervisor",
+    roles.FINANCE: "payments:settlements",
+}
+
+
+def test_every_role_has_a_home_screen() -> None:
+    assert set(HOME_OF) == set(roles.ALL_ROLES)
+
+
+@pytest.mark.parametrize("role", sorted(HOME_OF))
+def test_after_login_each_role_lands_on_its_own_screen(
+    web: Client, make_user: Callable[..., User], center: Any, role: str
+) -> None:
+    bound = {"center": center} if role in roles.CENTER_BOUND_ROLES else {}
+    make_user(f"{role}-1", role, **bound)
+    assert _login(web, f"{role}-1", PASSWORD)["Location"] == "/"
+    home = reverse(HOME_OF[role])
+    assert web.get("/")["Location"] == home
+    assert web.get(home).status_code == 200  # a screen the role may open, not a refusal
+
+
 def test_login_follows_a_safe_next_only(web: Client, clerk: User) -> None:
     ok = web.post(
         LOGIN, {"username": "clerk03", "password": PASSWORD, "next": "/applications/counter/"}
