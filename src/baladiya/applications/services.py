@@ -306,7 +306,7 @@ def _history(
         from_status=source,
         to_status=target,
         actor=actor,
-        actor_name=actor.display_name() if actor else "system",
+        actor_name=actor.display_name() if actor else audit.SYSTEM_ACTOR,
         note=note[:2000],
     )
 

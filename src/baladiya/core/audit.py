@@ -17,9 +17,14 @@ GENESIS = "0" * 64
 _HEAD: dict[str, Any] = {"scope": "audit", "kind": "chain", "year": 0}
 
 
+# Who did it, when no person did: a verified webhook, a scheduled job, a sync. Stored as is
+# (the audit log and histories are data); pages show it translated (`actor_name` filter).
+SYSTEM_ACTOR = "system"
+
+
 def _actor_name(actor: Any) -> str:
     if actor is None:
-        return "system"
+        return SYSTEM_ACTOR
     if isinstance(actor, str):
         return actor
     return str(getattr(actor, "username", "") or actor)

@@ -168,3 +168,20 @@ def test_returned_application_is_corrected_and_resubmitted(
     fresh = Application.objects.get(pk=app.pk)
     assert fresh.status == "paid"
     assert fresh.field_values["purpose"] == "وزارة الداخلية - مديرية الأحوال المدنية"
+
+
+def test_a_step_no_person_took_reads_system_in_the_page_language(
+    login_as: LoginAs, clerk: User, make_app: MakeApp
+) -> None:
+    from django.utils import translation
+
+    app = make_app(status="paid")  # paid by a verified gateway notification: no person
+    assert app.events.get(action="pay").actor_name == "system"  # stored as data
+    client = login_as(clerk)
+    english = client.get(f"/applications/{app.reference}/", headers={"Accept-Language": "en"})
+    assert "<td>System (automatic)</td>" in english.content.decode()
+    arabic = client.get(f"/applications/{app.reference}/", headers={"Accept-Language": "ar"})
+    with translation.override("ar"):
+        shown = translation.gettext("System (automatic)")
+    assert shown != "System (automatic)" and f"<td>{shown}</td>" in arabic.content.decode()
+    assert "<td>system</td>" not in arabic.content.decode()

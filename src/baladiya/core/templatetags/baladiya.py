@@ -9,6 +9,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from baladiya.core.money import format_pounds
@@ -44,6 +45,14 @@ def ltr(value: object) -> SafeString:
 @register.simple_tag
 def money(piastres: int | None) -> SafeString:
     return format_html('<bdi dir="ltr" class="money">{}</bdi>', pounds(piastres))
+
+
+@register.filter
+def actor_name(name: str) -> str:
+    """Who did a step, as stored; the automatic actor (`audit.SYSTEM_ACTOR`) in words."""
+    from baladiya.core.audit import SYSTEM_ACTOR
+
+    return str(_("System (automatic)")) if name == SYSTEM_ACTOR else name
 
 
 @register.filter
