@@ -193,10 +193,13 @@ def generate_demo(
     today_from = count - count * TODAY_PERCENT // 100  # the last applications: today's
     for i in range(count):
         if i % ONLINE_EVERY == ONLINE_SLOT:
-            plan = desk.next_plan(rng)
-            # A late webhook must still be on its way when the demo ends: today's.
-            today = i >= today_from or plan == "confirming"
-            start = None if today else calendar.start(rng, recent=plan in ONLINE_OPEN)
+            if i >= today_from:
+                plan, start = rng.choice(TODAY_PLANS), None
+            else:
+                plan = desk.next_plan(rng)
+                # A late webhook must still be on its way when the demo ends: today's.
+                today = plan == "confirming"
+                start = None if today else calendar.start(rng, recent=plan in ONLINE_OPEN)
             sim.add(_online_work(desk, plan, made, rng), start, online=True, counted=True)
             continue
         center = centers[i % len(centers)]
@@ -664,6 +667,9 @@ ONLINE_PLANS: list[tuple[str, int]] = [
     ("cancelled", 2),  # before paying
     ("cancelled_refunded", 3),  # paid online: refunded through the gateway
 ]
+# Today's online applications: a day in progress has had no time to review, print or post
+# anything made on it (everything of today runs at the moment the demo is made).
+TODAY_PLANS = ("unpaid", "declined", "paid")
 BY_POST = frozenset({"issued_post", "dispatched", "delivered", "returned_to_center"})
 # Plans that leave the application open (the SLA clock runs): mostly made in the last days
 # (see `_Calendar.start`).

@@ -154,6 +154,15 @@ def test_the_demo_has_weeks_of_history_worked_in_office_hours(demo: dict[str, in
     open_states = [Status.PAID, Status.IN_REVIEW, Status.RETURNED]
     assert Application.objects.filter(sla_due__lt=today, status__in=open_states).exists()
 
+    # The post reports on a parcel only after it was handed in; and what was applied for
+    # online today (a day in progress) has not been reviewed, printed or posted yet.
+    for shipment in Shipment.objects.prefetch_related("events"):
+        for event in shipment.events.all():
+            assert event.occurred_at >= shipment.created_at, (shipment.tracking_number, event)
+    made_today = Application.objects.filter(channel=Channel.ONLINE, created_at__date=today)
+    assert made_today.exists()
+    assert _statuses(made_today) <= {Status.SUBMITTED, Status.PAID}
+
 
 def test_online_applications_in_every_state_paid_online(demo: dict[str, int]) -> None:
     online = Application.objects.filter(channel=Channel.ONLINE)

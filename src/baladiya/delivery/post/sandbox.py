@@ -293,10 +293,11 @@ def advance(
         seen = {row["kind"] for row in locked.events}
         kinds = [k for k in _STEPS[outcome] if k not in seen or k in {EventKind.DELIVERY_FAILED}]
         end = now or timezone.now()
+        step = _event_spacing(locked, len(kinds), end)
         neighbourhood = str(locked.address.get("neighbourhood", "") or "")
         rows = []
         for i, kind in enumerate(kinds):
-            at = end - dt.timedelta(minutes=20 * (len(kinds) - 1 - i))
+            at = end - step * (len(kinds) - 1 - i)
             location = SORTING if kind == EventKind.IN_TRANSIT else (neighbourhood or OFFICE)
             detail = pick.choice(FAILURE_REASONS) if kind == EventKind.DELIVERY_FAILED else ""
             if kind == EventKind.RETURNED:
@@ -316,6 +317,21 @@ def advance(
                     send_callback(event, copy=1)
     parcel.refresh_from_db()
     return events
+
+
+EVENT_SPACING = dt.timedelta(minutes=20)
+
+
+def _event_spacing(parcel: SandboxParcel, count: int, end: dt.datetime) -> dt.timedelta:
+    """Time between the `count` new events ending at `end`: 20 minutes, closer when the
+    parcel was handed in (or last moved) less long ago, so that no event comes before it."""
+    if count < 2:
+        return dt.timedelta(0)
+    since = parcel.created_at
+    if parcel.events:
+        since = max(since, dt.datetime.fromisoformat(parcel.events[-1]["at"]))
+    room = max(end - since, dt.timedelta(0)) / count
+    return min(EVENT_SPACING, room)
 
 
 @dataclass

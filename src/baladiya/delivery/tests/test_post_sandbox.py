@@ -78,3 +78,38 @@ def test_sandbox_page_is_for_admins(
 def test_sandbox_page_is_gone_with_a_real_post_office(admin_user: User, settings: Any) -> None:
     settings.POSTAL_SERVICE = "example.adapters.SyrianPost"
     assert client_for(admin_user).get(reverse("delivery:post_sandbox")).status_code == 404
+
+
+def test_a_parcel_moves_on_only_after_it_was_handed_in() -> None:
+    """Events come after the parcel's last one: 20 minutes apart when there was time for it,
+    closer when the parcel was handed in moments ago (the demo's parcels of today)."""
+    import datetime as dt
+    from itertools import pairwise
+
+    import time_machine
+    from django.utils import timezone
+
+    from baladiya.delivery.post import sandbox
+
+    post = postal_service()
+
+    def handed_in(reference: str) -> SandboxParcel:
+        post.dispatch(Parcel(reference, "أحمد", "+963944123456", "شارع 1", "الوعر", "المجلس"))
+        return SandboxParcel.objects.get(client_reference=reference)
+
+    def times(parcel: SandboxParcel) -> list[dt.datetime]:
+        parcel.refresh_from_db()
+        return [dt.datetime.fromisoformat(e["at"]) for e in parcel.events]
+
+    with time_machine.travel(timezone.now() - dt.timedelta(hours=3), tick=False):
+        old = handed_in("C00-26-000001")
+    sandbox.advance(old, "return", notify=False)
+    steps = times(old)  # accepted, then in transit, delivery failed, returned
+    assert len(steps) == 4 and steps == sorted(steps)
+    assert {b - a for a, b in pairwise(steps[1:])} == {sandbox.EVENT_SPACING}
+
+    fresh = handed_in("C00-26-000002")
+    sandbox.advance(fresh, "return", notify=False)
+    steps = times(fresh)
+    assert len(steps) == 4
+    assert steps[0] < steps[1] < steps[2] < steps[3] <= timezone.now()
