@@ -44,6 +44,9 @@ class SettlementImportForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Its own element ids: the day's filter above it on the page has a channel and a day
+        # too, and a label must point at its own field.
+        kwargs.setdefault("auto_id", "import_%s")
         super().__init__(*args, **kwargs)
         field = self.fields["gateway"]
         assert isinstance(field, forms.ChoiceField)

@@ -5,6 +5,7 @@ the settlement says otherwise."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -243,6 +244,12 @@ def test_the_finance_page_lists_mismatches_and_imports(
     assert ghost.number in body and "Ask the gateway" in body
     arabic = client.get(fetched["Location"])
     assert arabic.status_code == 200 and 'dir="rtl"' in arabic.content.decode()
+    # The day's filter and the import form both ask for a channel and a day: each label
+    # points at its own field (a screen reader, a click on the label).
+    ids = re.findall(r'\sid="([^"]+)"', body)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for target in re.findall(r'<label for="([^"]+)"', body):
+        assert target in ids, target
     upload = SimpleUploadedFile("s.csv", b"garbage", content_type="text/csv")
     refused = client.post(
         "/payments/settlements/",
