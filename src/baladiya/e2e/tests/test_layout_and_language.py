@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from baladiya.accounts.models import Citizen, User
+from baladiya.applications.models import Application
 from baladiya.catalog.models import Service
 from baladiya.core.seed.homs import seed_homs
 from baladiya.documents.models import IssuedDocument
@@ -140,6 +141,42 @@ def test_portal_pages_fit_a_phone_screen(page: Page, outside_world: str) -> None
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide"
+
+    # An application's page, whose form has long labels ("monthly rent (new pounds)"): the
+    # labels wrap, the values stay on the screen (before, the page was 472 px wide).
+    app = _lease_application(User.objects.get(username="+963933444555"))
+    page.goto(f"/e/applications/{app.reference}/")
+    expect(page.locator("dl.facts").first).to_contain_text("357")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def _lease_application(user: User) -> Application:
+    import hashlib
+
+    from baladiya.centers.models import Center
+    from baladiya.core.uploads import CheckedUpload
+    from baladiya.portal.services import apply_online
+
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    paper = CheckedUpload(pdf, "application/pdf", hashlib.sha256(pdf).hexdigest(), "a.pdf")
+    return apply_online(
+        user,
+        Service.objects.get(code="council-lease-certification"),
+        fields={
+            "national_number": "04011122233",
+            "tenant_national_number": "04011122244",
+            "start_date": "2026-08-10",
+            "duration_months": 12,
+            "monthly_rent": 357,
+            "use": "تجاري",
+            "phone": "+963933444555",
+        },
+        delivery_mode="pickup",
+        pickup_center=Center.objects.get(code="C09"),
+        delivery_address={},
+        attachments={"contract": paper, "title": paper},
+        token="lease-1",
+    )
 
 
 def test_supervision_fits_a_phone_its_wide_tables_scroll_in_place(
