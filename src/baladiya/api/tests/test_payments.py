@@ -232,13 +232,9 @@ def test_a_client_asking_in_a_loop_does_not_make_us_hammer_the_gateway(
 ) -> None:
     from baladiya.payments.gateways import sandbox
     from baladiya.payments.gateways import services as gateways
-    from baladiya.payments.gateways.sandbox import SandboxGateway
+    from baladiya.payments.tests.gateway_helpers import record_gateway_queries
 
-    asked: list[str] = []
-    real_query = SandboxGateway.query
-    monkeypatch.setattr(
-        SandboxGateway, "query", lambda self, pid: asked.append(pid) or real_query(self, pid)
-    )
+    asked = record_gateway_queries(monkeypatch)
     client = api(citizen_user)
     reference, payment_id, gateway_id = _start_online(client)
     path = f"/api/v1/applications/{reference}/payments/{payment_id}"

@@ -188,17 +188,7 @@ def test_supervision_fits_a_phone_its_wide_tables_scroll_in_place(
     from baladiya.applications import services as apps
 
     for _ in range(2):
-        app = apps.submit_application(
-            clerk,
-            apps.Submission(
-                service=service,
-                applicant=citizen,
-                center=clerk.center,  # type: ignore[arg-type]
-                fields={f.name: "وزارة الداخلية" for f in service.fields.all()},
-                delivery_mode="pickup",
-                pickup_center=clerk.center,
-            ),
-        )
+        app = _at_the_counter(clerk, citizen, service)
         apps.move(app, "pay", None, check_permission=False)
         apps.start_review(app, clerk)
     login(page, supervisor.username)
@@ -229,19 +219,8 @@ def test_every_staff_screen_in_the_menus_fits_a_phone(
     phone, up to 944 px (the cashier's queue, the pickup queue, the back office, the
     reconciliation, the settlements, the catalog...)."""
     from baladiya.accounts import roles
-    from baladiya.applications import services as apps
 
-    apps.submit_application(  # waits for the cashier
-        clerk,
-        apps.Submission(
-            service=service,
-            applicant=citizen,
-            center=clerk.center,  # type: ignore[arg-type]
-            fields={f.name: "وزارة الداخلية" for f in service.fields.all()},
-            delivery_mode="pickup",
-            pickup_center=clerk.center,
-        ),
-    )
+    _at_the_counter(clerk, citizen, service)  # waits for the cashier
     finance = make_user("finance01", roles.FINANCE)
     too_wide = []
     for user in (clerk, cashier, supervisor, officer, auditor, admin_user, finance):
@@ -257,3 +236,20 @@ def test_every_staff_screen_in_the_menus_fits_a_phone(
             if width > 390:
                 too_wide.append(f"{user.username} {path}: {width} px")
     assert not too_wide
+
+
+def _at_the_counter(clerk: User, citizen: Citizen, service: Service) -> Application:
+    """An application submitted at the clerk's counter, to be collected there."""
+    from baladiya.applications import services as apps
+
+    return apps.submit_application(
+        clerk,
+        apps.Submission(
+            service=service,
+            applicant=citizen,
+            center=clerk.center,  # type: ignore[arg-type]
+            fields={f.name: "وزارة الداخلية" for f in service.fields.all()},
+            delivery_mode="pickup",
+            pickup_center=clerk.center,
+        ),
+    )

@@ -111,3 +111,16 @@ def sandbox_receipt(app: Application) -> Receipt:
     sandbox.act(started.payment_id, "pay")
     OutboxMessage.objects.filter(recipient="http://testserver/unused/").delete()
     return pay.record_gateway_payment(app, app.fee_amount, f"sandbox:{started.payment_id}")
+
+
+def record_gateway_queries(monkeypatch: Any) -> list[str]:
+    """The payment ids the sandbox gateway is asked about from now on (status queries)."""
+    asked: list[str] = []
+    real_query = sandbox.SandboxGateway.query
+
+    def query(self: sandbox.SandboxGateway, payment_id: str) -> Any:
+        asked.append(payment_id)
+        return real_query(self, payment_id)
+
+    monkeypatch.setattr(sandbox.SandboxGateway, "query", query)
+    return asked

@@ -45,7 +45,7 @@ from baladiya.payments.models import (
     SandboxPayment,
     SandboxRefund,
 )
-from baladiya.payments.tests.gateway_helpers import deliver, webhooks
+from baladiya.payments.tests.gateway_helpers import deliver, record_gateway_queries, webhooks
 
 FEE = 5000
 RETURN = "/payments/online/return/"
@@ -206,13 +206,8 @@ def test_a_return_page_left_reloading_asks_the_gateway_a_few_times_a_minute(
     app: Application, citizen_user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from baladiya.payments.gateways import services as gateways
-    from baladiya.payments.gateways.sandbox import SandboxGateway
 
-    asked: list[str] = []
-    real_query = SandboxGateway.query
-    monkeypatch.setattr(
-        SandboxGateway, "query", lambda self, pid: asked.append(pid) or real_query(self, pid)
-    )
+    asked = record_gateway_queries(monkeypatch)
     client = _client(citizen_user)
     intent = _start(app, citizen_user).intent
     for _ in range(gateways.CHECKS_PER_MINUTE + 4):  # the page reloads itself every 5 s
