@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, machine, prepare_database, setup_django
+from common import ROOT, host_speed, machine, prepare_database, setup_django
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "16"))
 APPS = int(os.environ.get("BENCH_API_APPS", "800"))
@@ -484,6 +484,7 @@ def main() -> None:
             raise RuntimeError(f"warm-up failed: {warm.errors[:3]}")
         recorder = Recorder()
         load = os.getloadavg()[0]
+        speed_before = host_speed()  # `machine` measures it again after the run
         with CpuMeter(procs[0].pid, [p.pid for p in procs[1:]], db["database_url"]) as meter:
             seconds = drive(base, setup, APPS, recorder)
     finally:
@@ -541,6 +542,7 @@ def main() -> None:
             round(done * (os.cpu_count() or 1) / server, 1) if server else 0.0
         ),
         "load_average_before": round(load, 2),
+        "host_speed_before": speed_before,
         "machine": machine(),
     }
     print(json.dumps(result, ensure_ascii=False))
