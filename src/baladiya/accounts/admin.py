@@ -22,7 +22,7 @@ from baladiya.accounts import roles
 from baladiya.accounts.models import Citizen, LoginAttempt, OtpCode, User
 from baladiya.core import audit
 from baladiya.core.admin import AuditedAdmin, ReadOnlyAdmin
-from baladiya.core.text import normalize_arabic
+from baladiya.core.text import join_list, normalize_arabic
 from baladiya.core.validators import clean_mobile, clean_national_number
 
 
@@ -111,7 +111,7 @@ class StaffAdmin(AuditedAdmin, DjangoUserAdmin):  # type: ignore[misc]
     @admin.display(description=_("roles"))
     def role_list(self, user: User) -> str:
         names = sorted(g.name for g in user.groups.all())
-        return ", ".join(str(roles.ROLE_LABELS.get(n, n)) for n in names)
+        return join_list(roles.ROLE_LABELS.get(n, n) for n in names)
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

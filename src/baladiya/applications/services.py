@@ -31,7 +31,7 @@ from baladiya.core import audit
 from baladiya.core.errors import DomainError
 from baladiya.core.numbering import next_reference
 from baladiya.core.queries import unique_or_none
-from baladiya.core.text import normalize_arabic
+from baladiya.core.text import join_list, normalize_arabic
 from baladiya.core.uploads import CheckedUpload
 from baladiya.notifications.services import notify_status_change
 from baladiya.sync import capture
@@ -360,7 +360,7 @@ def resubmit(
     unknown = sorted(set(uploads) - papers)
     if unknown:
         raise DomainError(
-            _("This service has no paper called %(codes)s.") % {"codes": ", ".join(unknown)}
+            _("This service has no paper called %(codes)s.") % {"codes": join_list(unknown)}
         )
     with transaction.atomic():
         locked = Application.objects.select_for_update(of=("self",)).get(pk=app.pk)

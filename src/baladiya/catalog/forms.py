@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from baladiya.catalog.models import FieldType, Service, ServiceField
 from baladiya.core.money import to_latin_digits
+from baladiya.core.text import join_list
 from baladiya.core.validators import clean_mobile, clean_national_number
 
 
@@ -59,7 +60,7 @@ def clean_field_values(service: Service, raw: dict[str, Any]) -> dict[str, Any]:
     unknown = set(raw) - {f.name for f in fields}
     if unknown:
         errors["__all__"] = [
-            ValidationError(_("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))})
+            ValidationError(_("Unknown fields: %(names)s") % {"names": join_list(sorted(unknown))})
         ]
     if errors:
         raise ValidationError(errors)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+
+from django.utils.translation import pgettext
 
 from baladiya.core.money import ARABIC_DIGITS
 
@@ -40,3 +43,9 @@ def normalize_arabic(text: str) -> str:
     text = text.translate(_FOLD).translate(ARABIC_DIGITS)
     text = unicodedata.normalize("NFKC", text.casefold())
     return _SPACES.sub(" ", text).strip()
+
+
+def join_list(items: Iterable[object]) -> str:
+    """The items joined with the current language's list separator: `، ` in Arabic (an SMS,
+    a message, a page), `, ` in English."""
+    return pgettext("list separator", ", ").join(str(item) for item in items)

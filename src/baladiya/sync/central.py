@@ -31,6 +31,7 @@ from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotAllowed, NotFound
 from baladiya.core.models import AuditEvent, Counter
 from baladiya.core.storage import one_flush_for_many
+from baladiya.core.text import join_list
 from baladiya.documents import signing
 from baladiya.documents.models import SigningKey
 from baladiya.sync import capture, protocol, registry
@@ -711,7 +712,7 @@ class _BatchApplier:
             return _(
                 "The same national number was registered with different %(fields)s; the "
                 "records were merged, please check them."
-            ) % {"fields": ", ".join(differs)}
+            ) % {"fields": join_list(differs)}
         return ""
 
     def _add_key(self, obj: Any, event: dict[str, Any]) -> str:

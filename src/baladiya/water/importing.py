@@ -86,7 +86,7 @@ from baladiya.core import audit
 from baladiya.core.errors import DomainError
 from baladiya.core.models import Counter
 from baladiya.core.money import ARABIC_DIGITS, MoneyError, parse_pounds
-from baladiya.core.text import normalize_arabic
+from baladiya.core.text import join_list, normalize_arabic
 from baladiya.core.uploads import sniff
 from baladiya.core.validators import clean_mobile, clean_national_number
 from baladiya.sync import capture
@@ -253,7 +253,7 @@ def map_columns(headers: Sequence[Any], kind: str) -> Layout:
     if missing:
         raise DomainError(
             _("The file lacks required columns: %(columns)s. Is it the right kind of file?")
-            % {"columns": ", ".join(missing)},
+            % {"columns": join_list(missing)},
             code="missing_columns",
         )
     return Layout(index, header)

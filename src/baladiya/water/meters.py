@@ -35,6 +35,7 @@ from baladiya.centers.models import Neighbourhood
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotFound
 from baladiya.core.money import format_pounds, to_latin_digits
+from baladiya.core.text import join_list
 from baladiya.notifications.services import queue_sms
 from baladiya.sync import capture
 from baladiya.water.models import Bill, Category, MeterStatus, OwnerPeriod, Subscription
@@ -154,7 +155,7 @@ def refuse_if_owed(subscription: Subscription, purpose: str) -> None:
     facts = {
         "meter": owed.meter,
         "amount": owed.total_display,
-        "cycles": ", ".join(owed.cycles),
+        "cycles": join_list(owed.cycles),
     }
     if purpose == "transfer":
         message = _(

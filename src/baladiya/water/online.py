@@ -21,6 +21,7 @@ from baladiya.accounts.models import User
 from baladiya.accounts.permissions import citizen_of
 from baladiya.core.errors import DomainError, NotAllowed
 from baladiya.core.money import format_pounds
+from baladiya.core.text import join_list
 from baladiya.payments.gateways import purposes
 from baladiya.payments.gateways.services import PaymentStart, start_purpose_payment
 from baladiya.payments.models import PaymentIntent, Receipt
@@ -91,7 +92,7 @@ class WaterBillsPurpose:
         paid = [b.cycle for b in bills if b.state != Bill.State.UNPAID]
         if paid:
             return _("Automatic refund: bills %(cycles)s were paid meanwhile.") % {
-                "cycles": ", ".join(paid)
+                "cycles": join_list(paid)
             }
         return ""
 

@@ -17,6 +17,7 @@ from baladiya.centers.models import Center
 from baladiya.core import audit
 from baladiya.core.errors import Conflict, DomainError, NotFound
 from baladiya.core.money import format_pounds
+from baladiya.core.text import join_list
 from baladiya.notifications.services import queue_sms
 from baladiya.payments.models import Receipt
 from baladiya.payments.services import take_cash
@@ -113,7 +114,7 @@ def bills_description(bills: Sequence[Bill], meter_number: str, total: int) -> s
     return str(
         _("Water bills %(cycles)s, meter %(meter)s (%(amount)s)")
         % {
-            "cycles": ", ".join(b.cycle for b in bills),
+            "cycles": join_list(b.cycle for b in bills),
             "meter": meter_number,
             "amount": format_pounds(total),
         }
@@ -154,7 +155,7 @@ def _tell_subscriber(bills: Sequence[Bill], receipt: Receipt) -> None:
             "Homs City Council: water bills %(cycles)s of meter %(meter)s paid, %(amount)s SYP,"
             " receipt %(receipt)s."
         ) % {
-            "cycles": ", ".join(b.cycle for b in bills),
+            "cycles": join_list(b.cycle for b in bills),
             "meter": bills[0].subscription.meter_number,
             "amount": format_pounds(receipt.amount),
             "receipt": receipt.number,
@@ -184,7 +185,7 @@ def pay_bills(bills: Sequence[Bill], cashier: User, center: Center) -> Receipt:
         if paid:
             raise Conflict(
                 _("Already paid or cancelled: %(cycles)s. Nothing was charged.")
-                % {"cycles": ", ".join(paid)},
+                % {"cycles": join_list(paid)},
                 code="bill_paid",
             )
         meter = locked[0].subscription

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from baladiya.core import text
 from baladiya.core.money import format_pounds
 
 register = template.Library()
@@ -26,7 +27,7 @@ def list_separator() -> str:
 @register.filter
 def join_list(items: Any) -> str:
     """The items joined with the language's list separator (escaped by the template)."""
-    return list_separator().join(str(item) for item in items)
+    return text.join_list(items)
 
 
 @register.filter

@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.core.queries import unique_or_none
+from baladiya.core.text import join_list
 from baladiya.notifications.models import OutboxMessage
 from baladiya.notifications.services import queue_webhook
 from baladiya.payments.gateways import signing
@@ -356,7 +357,7 @@ def parse_settlement_csv(content: bytes) -> list[SettlementRecord]:
     if reader.fieldnames is None or any(c not in reader.fieldnames for c in CSV_COLUMNS):
         raise SettlementFileError(
             _("The settlement file must have the columns: %(columns)s.")
-            % {"columns": ", ".join(CSV_COLUMNS)}
+            % {"columns": join_list(CSV_COLUMNS)}
         )
     records = []
     for number, row in enumerate(reader, start=2):
