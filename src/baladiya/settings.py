@@ -262,9 +262,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 # Outside systems (each behind an interface; the sandboxes behave like the real thing).
 # Sandboxes are the default only in debug, demo and test runs: a production node names its
 # real adapters (or opts into a sandbox explicitly); `manage check` says what is missing.
-_SANDBOX_BY_DEFAULT = (
-    DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)
-)
+# A demo (`make run`): demo staff and data, and the demo's centers keep sending heartbeats.
+DEMO_NODE = DEBUG or env_bool("BALADIYA_DEMO", False)
+_SANDBOX_BY_DEFAULT = DEMO_NODE or env_bool("BALADIYA_TESTING", False)
 SMS_SENDER = env_str(
     "BALADIYA_SMS_SENDER",
     "baladiya.notifications.senders.SandboxSmsSender" if _SANDBOX_BY_DEFAULT else "",

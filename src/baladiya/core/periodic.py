@@ -78,13 +78,25 @@ class Job:
     last: float = field(default=0.0)
 
 
+def demo_centers() -> str:
+    """A demo node only: the demo's centers send their heartbeats (`centers.demo`)."""
+    from baladiya.centers.demo import keep_demo_centers_alive
+
+    return keep_demo_centers_alive()
+
+
 def default_jobs() -> list[Job]:
-    return [
+    from django.conf import settings
+
+    jobs = [
         Job("payment sweep", 60, sweep_payments),
         Job("shipment tracking", 1800, sync_stale_shipments),
         Job("purge", 6 * 3600, purge_expired),
         Job("center watch", 60, watch_centers),
     ]
+    if settings.DEMO_NODE and settings.BALADIYA_NODE == "central":
+        jobs.insert(0, Job("demo centers", 60, demo_centers))  # before the watch looks
+    return jobs
 
 
 def run_due(jobs: list[Job], report: Callable[[str], None]) -> None:

@@ -108,3 +108,44 @@ def test_status_page_with_the_demo(
     assert html.count('id="center-C') == 11 and "C08 offline since" in html
     arabic = logged_in(officer, "ar").get(reverse("centers:tickets"))
     assert arabic.status_code == 200 and "الطابعة لا تطبع الإيصالات" in arabic.content.decode()
+
+
+def test_a_running_demo_keeps_its_centers_alive_but_the_silent_ones(
+    demo: dict[str, int],
+) -> None:
+    """Ten minutes after `make run`, the status page shows the network as the demo made it
+    (two centers silent), not every center gone dark because no real node sends anything."""
+    import datetime as dt
+
+    from baladiya.centers.demo import SILENT_NOW, keep_demo_centers_alive
+    from baladiya.centers.status import detect_outages
+
+    def offline() -> set[str]:
+        return set(CenterStatus.objects.filter(online=False).values_list("center__code", flat=True))
+
+    later = timezone.now() + dt.timedelta(minutes=10)
+    for minute in range(10, 0, -1):
+        keep_demo_centers_alive(later - dt.timedelta(minutes=minute))
+    detect_outages(later)
+    assert offline() == set(SILENT_NOW)
+    c01 = CenterStatus.objects.get(center__code="C01")
+    assert c01.last_heartbeat_at == later - dt.timedelta(minutes=1)
+
+    # Without them (the demo's jobs not running), every center falls silent.
+    detect_outages(later + dt.timedelta(minutes=10))
+    assert offline() == {f"C{i:02d}" for i in range(1, 12)}
+    keep_demo_centers_alive(later + dt.timedelta(minutes=11))  # back: outages closed
+    assert offline() == set(SILENT_NOW)
+    assert Outage.objects.filter(ended_at__isnull=True).count() == len(SILENT_NOW)
+    assert verify_chain() == []
+
+
+def test_only_a_demo_central_node_fakes_center_heartbeats(settings: Any) -> None:
+    from baladiya.core.periodic import default_jobs
+
+    settings.DEMO_NODE, settings.BALADIYA_NODE = False, "central"
+    assert "demo centers" not in [job.name for job in default_jobs()]
+    settings.DEMO_NODE = True
+    assert default_jobs()[0].name == "demo centers"
+    settings.BALADIYA_NODE = "center:C03"
+    assert "demo centers" not in [job.name for job in default_jobs()]
