@@ -259,13 +259,12 @@ def online_application(client: Client, setup: Setup, citizen: str) -> None:
         paid = client.call("back", "GET", back, citizen)["application"]["status"] == "paid"
     deadline = time.monotonic() + PAID_TIMEOUT
     while not paid:
-        paid = client.call("status", "GET", f"/api/v1/applications/{ref}", citizen)["status"] == (
-            "paid"
-        )
-        if not paid and time.monotonic() > deadline:
+        status = client.call("status", "GET", f"/api/v1/applications/{ref}", citizen)["status"]
+        if status == "paid":
+            break
+        if time.monotonic() > deadline:
             raise RuntimeError(f"{ref}: not paid {PAID_TIMEOUT} s after the gateway took it")
-        if not paid:
-            time.sleep(POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
     for action in ("start_review", "approve", "issue"):
         client.call(
             action, "POST", f"/api/v1/applications/{ref}/actions", setup.officer, {"action": action}
