@@ -47,3 +47,29 @@ def race(work: Callable[[], Any], n: int = 4) -> tuple[list[Any], list[BaseExcep
     outcomes = in_threads([work] * n)
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     return [o for o in outcomes if not isinstance(o, BaseException)], errors
+
+
+def pdf_line_as_seen(pdf: bytes, token: str) -> str:
+    """The line of the PDF's first page that holds `token`, as the eye sees it: its
+    characters ordered left to right by their place on the page (not in the order they are
+    stored, which is what text extraction gives). Shows whether a number inside Arabic text
+    is printed the right way round."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(pdf)
+    try:
+        textpage = doc[0].get_textpage()
+        chars = [
+            (textpage.get_text_range(i, 1), textpage.get_charbox(i))
+            for i in range(textpage.count_chars())
+        ]
+        at = "".join(c for c, _ in chars).index(token)
+        _left, bottom, _right, top = chars[at][1]
+        # On the line: a character whose middle is within the token's height (a hyphen sits
+        # higher than a letter's foot, a comma lower).
+        line = [
+            (box[0], c) for c, box in chars if c.strip() and bottom <= (box[1] + box[3]) / 2 <= top
+        ]
+        return "".join(c for _, c in sorted(line))
+    finally:
+        doc.close()

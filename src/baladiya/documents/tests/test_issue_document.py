@@ -19,6 +19,7 @@ from baladiya.core.audit import verify_chain
 from baladiya.core.errors import DomainError, IllegalTransition, NotAllowed
 from baladiya.core.models import AuditEvent
 from baladiya.core.numbering import next_reference
+from baladiya.core.testing import pdf_line_as_seen
 from baladiya.documents import payload as wire
 from baladiya.documents.models import IssuedDocument
 from baladiya.documents.services import issue_document, verify_payload, verify_pdf
@@ -294,3 +295,14 @@ def test_postgresql_stores_the_pdf_out_of_line_without_trying_to_compress_it(
     assert compression is None and length == len(bytes(doc.pdf))
     stored = IssuedDocument.objects.get(pk=doc.pk)
     assert hashlib.sha256(bytes(stored.pdf)).hexdigest() == doc.pdf_sha256
+
+
+def test_a_number_inside_a_free_text_value_reads_the_right_way(
+    make_approved: Callable[..., Application], clerk: User
+) -> None:
+    """A purpose written "عقد 2026-05-14" is printed 2026-05-14, not 14-05-2026 (Typst's bidi
+    split the number at its hyphens)."""
+    app = make_approved(fields={"purpose": "عقد 2026-05-14 مع المصرف"})
+    doc = issue_document(app, clerk)
+    seen = pdf_line_as_seen(bytes(doc.pdf), "المصرف")
+    assert "2026-05-14" in seen, seen

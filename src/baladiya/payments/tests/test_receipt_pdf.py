@@ -11,6 +11,7 @@ import pytest
 
 from baladiya.accounts.models import User
 from baladiya.applications.models import Application
+from baladiya.core.testing import pdf_line_as_seen
 from baladiya.payments import services as pay
 from baladiya.payments.models import CashierSession, Receipt
 
@@ -80,3 +81,21 @@ def test_receipt_data_is_local_time_and_formatted(receipt: Receipt) -> None:
     from django.utils import timezone
 
     assert data["issued_at"] == timezone.localtime(receipt.issued_at).strftime("%Y-%m-%d %H:%M")
+
+
+def test_numbers_inside_arabic_text_read_the_right_way(
+    cashier: User, drawer: CashierSession
+) -> None:
+    """What a water receipt was for, "فواتير مياه 2026-01، 2026-02 …": each billing cycle is
+    printed 2026-01, not 01-2026 (Typst's bidi split the number at its hyphen)."""
+    assert cashier.center is not None
+    receipt = pay.take_cash(
+        cashier,
+        cashier.center,
+        30000,
+        "سامي الحمصي",
+        "فواتير مياه 2026-01، 2026-02، العداد HMS-0042117",
+    )
+    seen = pdf_line_as_seen(pay.receipt_pdf(receipt), "مياه")
+    assert "2026-01" in seen and "2026-02" in seen, seen
+    assert "01-2026" not in seen and "02-2026" not in seen, seen
