@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from baladiya.accounts.models import Citizen, User
 from baladiya.applications.models import Application
 from baladiya.core.errors import DomainError
+from baladiya.core.testing import pdf_line_as_seen
 from baladiya.delivery.models import Shipment
 from baladiya.delivery.post.printing import dispatch_list_pdf, labels_pdf
 from baladiya.delivery.post.services import dispatch
@@ -135,3 +136,16 @@ def test_label_and_list_pages(post_app: Application, civil_officer: User, cashie
     # A bad date falls back to today; other roles are refused.
     assert client.get(reverse("delivery:dispatch_list"), {"day": "2026-13-45"}).status_code == 200
     assert client_for(cashier).get(reverse("delivery:dispatch_list_pdf")).status_code == 403
+
+
+def test_a_building_number_like_12_4_prints_the_right_way(
+    make_post_app: MakePostApp, civil_officer: User
+) -> None:
+    """An address "بناء 12-4" on the label and on the dispatch list reads 12-4, not 4-12
+    (Typst's bidi split the number at its hyphen)."""
+    address = {"line": "شارع الحضارة، بناء 12-4", "neighbourhood": "الإنشاءات", "phone": ""}
+    dispatch(make_post_app(address=address), civil_officer)
+    day = timezone.localdate()
+    for pdf in (labels_pdf(civil_officer, day), dispatch_list_pdf(civil_officer, day)):
+        seen = pdf_line_as_seen(pdf, "الحضارة")
+        assert "12-4" in seen and "4-12" not in seen, seen
