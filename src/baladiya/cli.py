@@ -144,10 +144,8 @@ def _dated_for_demo(demo: bool) -> contextlib.AbstractContextManager[object]:
     """A fresh demo node is seeded the day before the demo's history (core.seed.demo)."""
     if not demo:
         return contextlib.nullcontext()
-    try:
-        from baladiya.core.seed.demo import before_history
-    except ImportError:
-        return contextlib.nullcontext()
+    from baladiya.core.seed.demo import before_history
+
     return before_history()
 
 
@@ -497,7 +495,7 @@ def _prepare_node(console: Console, demo_count: int) -> Path | None:
     from baladiya.centers.models import Center
 
     _var_dir()
-    demo_node = bool(settings.DEBUG or _env_flag("BALADIYA_DEMO"))
+    demo_node = bool(settings.DEMO_NODE)
     if not demo_node and "127.0.0.1" in settings.PUBLIC_BASE_URL:
         # Every document's QR code carries this address: wrong here is wrong for good.
         console.print(
@@ -546,10 +544,6 @@ def _check_database(console: Console) -> None:
             "(docs/center-node-guide.md §4), then start again"
         )
     console.print(f"Database checked in {report.seconds:.2f} s: {', '.join(report.checked)}")
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _port_free(host: str, port: int) -> bool:

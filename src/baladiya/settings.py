@@ -46,11 +46,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("BALADIYA_DEBUG", False)
+# A demo (`make run`): demo staff and data, sandboxes, and the demo's centers keep sending
+# heartbeats.
+DEMO_NODE = DEBUG or env_bool("BALADIYA_DEMO", False)
 VAR_DIR = Path(env_str("BALADIYA_VAR_DIR", str(PROJECT_DIR / "var"))).resolve()
 
 _secret = os.environ.get("BALADIYA_SECRET_KEY")
 if not _secret:
-    if not (DEBUG or env_bool("BALADIYA_DEMO", False) or env_bool("BALADIYA_TESTING", False)):
+    if not (DEMO_NODE or env_bool("BALADIYA_TESTING", False)):
         raise ImproperlyConfigured(
             "BALADIYA_SECRET_KEY is required (set BALADIYA_DEBUG=1 or BALADIYA_DEMO=1 for a demo)."
         )
@@ -262,8 +265,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES + 1024 * 1024
 # Outside systems (each behind an interface; the sandboxes behave like the real thing).
 # Sandboxes are the default only in debug, demo and test runs: a production node names its
 # real adapters (or opts into a sandbox explicitly); `manage check` says what is missing.
-# A demo (`make run`): demo staff and data, and the demo's centers keep sending heartbeats.
-DEMO_NODE = DEBUG or env_bool("BALADIYA_DEMO", False)
 _SANDBOX_BY_DEFAULT = DEMO_NODE or env_bool("BALADIYA_TESTING", False)
 SMS_SENDER = env_str(
     "BALADIYA_SMS_SENDER",
