@@ -48,11 +48,24 @@ def seed_water_demo(
     citizens: list[Citizen], cashiers: dict[Any, User], actor: Any, seed: int = 2026
 ) -> dict[str, int]:
     """Publish a subscribers file and a readings file at the sandbox establishment, fetch
-    and import them, then pay the oldest bills of one meter in three at a counter."""
+    and import them, then pay the oldest bills of one meter in three at a counter, all at
+    once (the lived-in demo spreads the payments over its days: `core.seed.demo`)."""
     rng = random.Random(seed)
+    if not import_demo_water(citizens, actor, rng):
+        return {}
+    paid = 0
+    for bills, center, cashier in bills_to_collect(rng, cashiers):
+        pay_bills(bills, cashier, center)
+        paid += len(bills)
+    return {"water subscriptions": METERS, "water bills paid": paid}
+
+
+def import_demo_water(citizens: list[Citizen], actor: Any, rng: random.Random) -> bool:
+    """Publish the demo's subscribers and readings files at the sandbox establishment and
+    import them; False if there is nobody to hold a meter or the demo meters exist."""
     holders = _holders(citizens)
     if not holders or Subscription.objects.filter(meter_number__startswith="DEMO-").exists():
-        return {}
+        return False
     names = list(Neighbourhood.objects.order_by("name_ar").values_list("name_ar", flat=True))
     subscribers = []
     for i in range(METERS):
@@ -85,19 +98,21 @@ def seed_water_demo(
     sandbox.publish("subscribers-demo.csv", csv_bytes(SUBSCRIBERS, subscribers))
     sandbox.publish("readings-demo.csv", csv_bytes(READINGS, readings))
     fetch_and_import(actor, establishment=sandbox, attempts=1)
-    return {"water subscriptions": METERS, "water bills paid": _pay_some(rng, cashiers)}
+    return True
 
 
-def _pay_some(rng: random.Random, cashiers: dict[Any, User]) -> int:
-    """The oldest one or two bills of every third demo meter, at a center near it."""
+def bills_to_collect(
+    rng: random.Random, cashiers: dict[Any, User]
+) -> list[tuple[list[Bill], Center, User]]:
+    """The oldest one or two bills of every third demo meter, with the counter (center and
+    cashier) that takes them; none once any demo bill is paid."""
     if BillPayment.objects.filter(bill__subscription__meter_number__startswith="DEMO-").exists():
-        return 0
+        return []
     counters = [(c, cashiers[c.pk]) for c in Center.objects.filter(pk__in=list(cashiers))]
-    paid = 0
+    collections = []
     for subscription in Subscription.objects.filter(meter_number__startswith="DEMO-")[::3]:
         bills: list[Bill] = list(unpaid_bills(subscription)[: rng.randint(1, 2)])
         if bills and counters:
             center, cashier = rng.choice(counters)
-            pay_bills(bills, cashier, center)
-            paid += len(bills)
-    return paid
+            collections.append((bills, center, cashier))
+    return collections

@@ -5,14 +5,14 @@ the demo is also a smoke test of the whole counter flow. One application in five
 the electronic center (C00) from a demo citizen's portal account: paid online at the sandbox
 gateway (its signed webhook delivered through the outbox), fulfilled by the back office, then
 collected at the center the citizen chose or sent by the sandbox post (delivered, or returned
-to a center's pickup queue). The outbox is pumped in-process (no web server runs yet), so
-the SMS of the last applications are still waiting in it.
+to a center's pickup queue). The outbox is pumped in-process (no web server runs yet).
 
-The work is spread over the last three working weeks and today (`_Simulation`): each step
-runs with the clock set to its moment, so drawers, receipts, documents, SLA dates, the
-settlement imports and the audit log carry the dates they would have. Deterministic for a
-given seed and day (which states, services, people, when; ids and gateway references are
-random).
+The work is spread over the last three working weeks and today's counter hours so far
+(`_Simulation`): each step runs with the clock set to its moment, so drawers, receipts,
+documents, SLA dates, water bill payments, the settlement imports and the audit log carry the
+dates they would have. Made out of hours (evening, weekend, early morning), today has no
+counter work, or the day's finished work. Deterministic for a given seed and moment (which
+states, services, people, when; ids and gateway references are random).
 """
 
 from __future__ import annotations
@@ -180,11 +180,12 @@ def generate_demo(
     last = AuditEvent.objects.order_by("-seq").values_list("at", flat=True).first()
     after = timezone.localtime(last).date() if last else None
     calendar = _Calendar.before(timezone.localdate(), HISTORY_DAYS, after)
+    calendar.open_today(timezone.now(), last)
     made = _Made()
-    sim = _Simulation(calendar, rng, progress)
+    sim = _Simulation(calendar, rng, progress, last)
 
     # Each past business day, every counter's drawer is opened before the doors open and
-    # counted after they close; today's are opened when the simulation reaches today.
+    # counted after they close; today's are opened in the morning, or when the demo is made.
     for center in centers:
         sim.add(_drawer_days(cashiers[center.pk], calendar, rng), calendar.first_drawer())
     finance = User.objects.filter(groups__name=roles.FINANCE, is_active=True).first()
@@ -205,7 +206,7 @@ def generate_demo(
         center = centers[i % len(centers)]
         # Counters take in about as much every day; what an application has become depends
         # on how long ago it came in (the office's own queue is mostly recent).
-        start = None if i >= today_from else calendar.start(rng, recent=False)
+        start = calendar.start_today(rng) if i >= today_from else calendar.start(rng, recent=False)
         target = _counter_target(calendar.working_days_since(start), rng)
         sub, pickup = _counter_submission(center, services, citizens, target, centers, rng)
         reviewer = officer if sub.service.approval == Service.Approval.BACK_OFFICE else None
@@ -218,6 +219,12 @@ def generate_demo(
             clerks[pickup.pk] if pickup is not None else clerk,
         )
         sim.add(_counter_work(sub, target, staff, made, rng), start, counted=True)
+    # Water subscriptions and bills, through the sandbox water establishment's files.
+    water: dict[str, int] = {}
+    sim.add(
+        _water_work(citizens, cashiers, officer, seed, calendar, water),
+        calendar.at(calendar.days[0], WATER_IMPORT) if calendar.days else calendar.drawers_today(),
+    )
     sim.run(lambda: _open_drawers([cashiers[c.pk] for c in centers]))
 
     tally = Tally(
@@ -227,10 +234,7 @@ def generate_demo(
     tally["revoked"] = made.revoked
     tally["days"] = len(calendar.days) + 1
     tally.update(seed_status(rng))  # the directorate's center status page (centers.demo)
-    # Water subscriptions and bills, through the sandbox water establishment's files.
-    from baladiya.water.demo import seed_water_demo
-
-    tally.update(seed_water_demo(citizens, cashiers, officer, seed))
+    tally.update(water)
     return dict(tally)
 
 
@@ -295,6 +299,7 @@ HISTORY_DAYS = 15  # business days of history before today (three working weeks)
 TODAY_PERCENT = 5  # of the applications are made today (a day in progress)
 OPENS, CLOSES = dt.time(8, 0), dt.time(15, 0)  # the counters' hours, Homs time
 DRAWERS_OPEN, DRAWERS_CLOSE = dt.time(7, 45), dt.time(15, 15)
+MIN_HOURS_TODAY = dt.timedelta(minutes=30)  # less, and today's counter work waits
 OPENING_FLOAT = 50000  # piastres in each drawer in the morning
 
 # What a piece of work yields between two steps: how long until the next one, or when.
@@ -304,10 +309,15 @@ Work = Generator[Pause, None, None]
 
 @dataclass
 class _Calendar:
-    """The business days before today (Sunday to Thursday in Syria), oldest first."""
+    """The business days before today (Sunday to Thursday in Syria), oldest first, and
+    today's counter hours so far."""
 
     today: dt.date
     days: list[dt.date]
+    # From the opening (or the last thing recorded, if later) to now or the closing: set when
+    # today is a working day whose counters have been open a while. Today's counter work
+    # happens in these hours; without them it happened on the last working days.
+    hours_today: tuple[dt.datetime, dt.datetime] | None = None
 
     @classmethod
     def before(cls, today: dt.date, count: int, after: dt.date | None = None) -> _Calendar:
@@ -320,12 +330,37 @@ class _Calendar:
                 days.append(day)
         return cls(today, [d for d in days[::-1] if after is None or d > after])
 
+    def open_today(self, now: dt.datetime, since: dt.datetime | None) -> None:
+        """Today's counter hours up to `now`, not before `since` (the last record)."""
+        if self.today.weekday() in WEEKEND:
+            return
+        start = self.at(self.today, OPENS)
+        if since is not None:
+            start = max(start, since)
+        end = min(now, self.at(self.today, CLOSES))
+        if end - start >= MIN_HOURS_TODAY:
+            self.hours_today = (start, end)
+
+    @property
+    def until(self) -> dt.datetime:
+        """Where the simulated history ends: later steps run at the real time, or not at all."""
+        return self.hours_today[1] if self.hours_today else self.at(self.today, dt.time(0))
+
     @staticmethod
     def at(day: dt.date, time: dt.time) -> dt.datetime:
         return timezone.make_aware(dt.datetime.combine(day, time))
 
     def first_drawer(self) -> dt.datetime | None:
-        return self.at(self.days[0], DRAWERS_OPEN) if self.days else None
+        if self.days:
+            return self.at(self.days[0], DRAWERS_OPEN)
+        return self.drawers_today()
+
+    def drawers_today(self) -> dt.datetime | None:
+        """When today's drawers were opened, if the counters are open today (None: they are
+        opened when the demo is made, for a visitor to try the cash desk)."""
+        if self.hours_today is None:
+            return None
+        return max(self.at(self.today, DRAWERS_OPEN), self.hours_today[0])
 
     def start(self, rng: random.Random, *, recent: bool) -> dt.datetime | None:
         """When a citizen comes in: a moment of the counters' hours on one of the past days;
@@ -337,6 +372,28 @@ class _Calendar:
         minutes = rng.randint(0, (CLOSES.hour - OPENS.hour) * 60 - 60)
         return self.at(rng.choice(pool), OPENS) + dt.timedelta(minutes=minutes)
 
+    def start_today(self, rng: random.Random) -> dt.datetime | None:
+        """When a citizen came to a counter today: a moment of today's hours so far, but for
+        the last quarter of an hour. Out of counter hours (a weekend, before opening), one
+        of the last working days instead; None if there are none either (at the real time)."""
+        if self.hours_today is None:
+            return self.start(rng, recent=True)
+        start, end = self.hours_today
+        seconds = int((end - start - dt.timedelta(minutes=15)).total_seconds())
+        return start + dt.timedelta(seconds=rng.randint(0, seconds))
+
+    def counter_moments(self, rng: random.Random, count: int) -> list[dt.datetime | None]:
+        """`count` moments of the counters' hours over the demo's days, today's hours so far
+        included, in time order; all None if it has none (everything at the real time)."""
+        if not self.days and self.hours_today is None:
+            return [None] * count
+        today = 1 / (len(self.days) + 1) if self.hours_today is not None else 0.0
+        moments = [
+            self.start_today(rng) if rng.random() < today else self.start(rng, recent=False)
+            for _ in range(count)
+        ]
+        return sorted(moments, key=lambda moment: moment or self.until)
+
     def working_days_since(self, start: dt.datetime | None) -> int:
         """Working days from `start` (None: today) to today: 0 today, 1 the day before…"""
         if start is None:
@@ -346,18 +403,30 @@ class _Calendar:
 
     def business(self, moment: dt.datetime, rng: random.Random) -> dt.datetime | None:
         """`moment` if the counters are open then, else soon after the next opening; None
-        when that falls today or later (today's work runs at the real time, at the end)."""
+        when that is beyond the history (later today, or another day)."""
         local = timezone.localtime(moment)
         day, open_now = local.date(), OPENS <= local.time() < CLOSES
         if local.time() >= CLOSES:
             day += dt.timedelta(days=1)
         while day.weekday() in WEEKEND:
             day, open_now = day + dt.timedelta(days=1), False
-        if day >= self.today:
+        if day > self.today:
             return None
-        if open_now:
-            return moment
-        return self.at(day, OPENS) + dt.timedelta(minutes=rng.randint(0, 300))
+        when = moment if open_now else self.at(day, OPENS) + _minutes(rng, 0, 300)
+        return when if when < self.until else None
+
+    def soonest(self, after: dt.datetime, rng: random.Random) -> dt.datetime | None:
+        """A moment of the counters' hours within the hour after `after` (or their next
+        opening), before the history ends; None if no such hours are left."""
+        day = timezone.localtime(after).date()
+        while day <= self.today:
+            if day.weekday() not in WEEKEND:
+                start = max(self.at(day, OPENS), after)
+                end = min(self.at(day, CLOSES), self.until)
+                if end > start:
+                    return start + min(end - start, dt.timedelta(hours=1)) * rng.random()
+            day += dt.timedelta(days=1)
+        return None
 
 
 class _Simulation:
@@ -365,14 +434,19 @@ class _Simulation:
     order, each step through the real service functions with the clock set to its moment
     (time-machine): numbers, receipts, business dates, SLA dates, the audit chain and the
     outbox all see that time, so the history is what the system would have recorded.
-    Steps due today or later run at the real time once the past is done: the electronic
-    center's first (they pump the outbox), then the counters' (their SMS stay queued)."""
+    Today's counter hours so far are part of that past. Work planned for the real time (the
+    electronic center's applications of today, or everything on a node with no past to
+    write) runs at the end, at the real time: the electronic center's first (they pump the
+    outbox), then the counters'. A step due after the demo's moment is hurried into the
+    counter hours left before it (the demo shows every state), or not taken if none are
+    left: the application waits there, as it would."""
 
     def __init__(
         self,
         calendar: _Calendar,
         rng: random.Random,
         progress: Callable[[int], None] | None,
+        since: dt.datetime | None,
     ) -> None:
         self.calendar = calendar
         self.rng = rng
@@ -383,7 +457,7 @@ class _Simulation:
         self.online: set[int] = set()
         self.added = 0
         self.done = 0
-        self.latest: dt.datetime | None = None
+        self.latest = since  # the clock never goes back, not even before what is recorded
 
     def add(
         self,
@@ -420,13 +494,18 @@ class _Simulation:
             when: dt.datetime | None
             if isinstance(pause, dt.datetime):  # a step at a set time (a drawer's) keeps it
                 due = when = pause
-            else:  # others wait for the counters' hours
+            else:  # others wait for the counters' hours; hurried if the demo ends first
                 due = moment + pause
-                when = self.calendar.business(due, self.rng)
-            if when is None or timezone.localtime(when).date() >= self.calendar.today:
-                self._for_today(work, seq, due)
-            else:
+                when = self.calendar.business(due, self.rng) or self.calendar.soonest(
+                    self.latest, self.rng
+                )
+            if when is not None and when < self.calendar.until:
                 heapq.heappush(self.past, (when, seq, work))
+            elif isinstance(pause, dt.datetime):
+                self._for_today(work, seq, due)
+            else:  # its next step is after the demo's moment: the work waits there
+                work.close()
+                self._finished(seq)
         open_today()
         for _, _, seq, work in sorted(self.today, key=lambda item: item[:3]):
             for _ in work:  # today: every remaining step, now
@@ -456,7 +535,8 @@ def _minutes(rng: random.Random, low: int, high: int) -> dt.timedelta:
 
 def _drawer_days(cashier: User, calendar: _Calendar, rng: random.Random) -> Work:
     """One counter's drawer over the past days: opened with the float, counted at closing
-    (now and then a little short or over, as real drawers are)."""
+    (now and then a little short or over, as real drawers are); today's opened in the
+    morning if the counters are open today, and left open."""
     from baladiya.payments import services as pay
 
     for n, day in enumerate(calendar.days):
@@ -468,6 +548,45 @@ def _drawer_days(cashier: User, calendar: _Calendar, rng: random.Random) -> Work
         pay.close_session(session, cashier, expected + miscount)
         if n + 1 < len(calendar.days):
             yield calendar.at(calendar.days[n + 1], DRAWERS_OPEN)
+    opening = calendar.drawers_today()
+    if opening is None:
+        return  # opened when the demo is made (`_open_drawers`)
+    if calendar.days:
+        yield opening
+    if pay.current_session(cashier) is None:  # a demo made again uses the open one
+        pay.open_session(cashier, OPENING_FLOAT)
+
+
+WATER_IMPORT = dt.time(7, 0)  # the establishment's files, fetched before the counters open
+
+
+def _water_work(
+    citizens: list[Citizen],
+    cashiers: dict[Any, User],
+    officer: User,
+    seed: int,
+    calendar: _Calendar,
+    tally: dict[str, int],
+) -> Work:
+    """Water subscriptions and bills (the sandbox establishment's files, imported on the
+    history's first morning), and the oldest bills of one demo meter in three paid at the
+    counters over the days since."""
+    from baladiya.water.demo import METERS, bills_to_collect, import_demo_water
+    from baladiya.water.services import pay_bills
+
+    own = random.Random(seed)  # leaves the demo's sequence alone
+    if not import_demo_water(citizens, officer, own):
+        return
+    tally["water subscriptions"] = METERS
+    tally["water bills paid"] = 0
+    collections = bills_to_collect(own, cashiers)
+    for moment, (bills, center, cashier) in zip(
+        calendar.counter_moments(own, len(collections)), collections, strict=True
+    ):
+        if moment is not None:
+            yield moment
+        pay_bills(bills, cashier, center)
+        tally["water bills paid"] += len(bills)
 
 
 def _settlements(finance: User, calendar: _Calendar) -> Work:
@@ -570,8 +689,7 @@ _BY_POST = (Status.DISPATCHED, Status.DELIVERED)
 def _post(app: Application, target: str, clerk: User, rng: random.Random) -> Work:
     """Send by post (the issuing center's clerk); for `delivered`, the sandbox post office
     delivers it days later, or one time in four brings it back to a center's pickup queue.
-    Its events are taken directly here (the outbox is pumped only for online applications,
-    so that the SMS of the last counter applications are still waiting in it)."""
+    Its events are taken directly here (the outbox is pumped only for online applications)."""
     from baladiya.delivery.post import sandbox
     from baladiya.delivery.post.models import SandboxParcel
     from baladiya.delivery.post.services import dispatch, handle_postal_event
