@@ -85,7 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
+    "baladiya.core.task_queue.BackgroundTasksConfig",  # django_tasks_db, with a translated name
     "baladiya.core",
     "baladiya.accounts",
     "baladiya.centers",

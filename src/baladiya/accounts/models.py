@@ -81,7 +81,9 @@ class Citizen(BaseModel):
     phone = models.CharField(_("mobile"), max_length=16, blank=True)
     # Searched for words anywhere in it (`contains`, LIKE '%word%'): no B-tree helps that,
     # so it has none; an index here cost every imported citizen two (decision 0010).
-    name_normalized = models.CharField(max_length=320, editable=False)
+    name_normalized = models.CharField(
+        max_length=320, editable=False, verbose_name=_("normalized name")
+    )
 
     class Meta:
         verbose_name = _("citizen")
@@ -104,10 +106,14 @@ class LoginAttempt(models.Model):
     """Failed logins per username and per address, for the rate limit (shared by all
     worker processes, so it lives in the database, not in memory)."""
 
-    username = models.CharField(max_length=150, db_index=True)
-    ip = models.CharField(max_length=45, db_index=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    succeeded = models.BooleanField(default=False)
+    username = models.CharField(max_length=150, db_index=True, verbose_name=_("username"))
+    ip = models.CharField(max_length=45, db_index=True, verbose_name=_("IP address"))
+    at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("time"))
+    succeeded = models.BooleanField(default=False, verbose_name=_("succeeded"))
+
+    class Meta:
+        verbose_name = _("login attempt")
+        verbose_name_plural = _("login attempts")
 
     def __str__(self) -> str:
         return f"{self.username}@{self.ip} {self.at:%Y-%m-%d %H:%M}"
@@ -123,12 +129,14 @@ class OtpCode(BaseModel):
         EXHAUSTED = "exhausted", _("Too many wrong attempts")
 
     phone = models.CharField(_("mobile"), max_length=16)
-    ip = models.CharField(max_length=45)
-    code_hash = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.ACTIVE)
-    used_at = models.DateTimeField(null=True, blank=True)
+    ip = models.CharField(max_length=45, verbose_name=_("IP address"))
+    code_hash = models.CharField(max_length=64, verbose_name=_("code hash"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    state = models.CharField(
+        max_length=12, choices=State.choices, default=State.ACTIVE, verbose_name=_("state")
+    )
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     class Meta:
         verbose_name = _("one-time code")

@@ -19,10 +19,15 @@ class ApiToken(BaseModel):
         CITIZEN = "citizen", _("Citizen (one-time code)")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
     )
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("key hash")
+    )
     prefix = models.CharField(
         _("first characters"), max_length=12, help_text=_("to recognise a token in lists")
     )

@@ -17,26 +17,38 @@ class Channel(models.TextChoices):
 class Application(BaseModel):
     reference = models.CharField(_("reference"), max_length=24, unique=True)
     service = models.ForeignKey(
-        "catalog.Service", on_delete=models.PROTECT, related_name="applications"
+        "catalog.Service",
+        on_delete=models.PROTECT,
+        related_name="applications",
+        verbose_name=_("service"),
     )
     applicant = models.ForeignKey(
-        "accounts.Citizen", on_delete=models.PROTECT, related_name="applications"
+        "accounts.Citizen",
+        on_delete=models.PROTECT,
+        related_name="applications",
+        verbose_name=_("applicant"),
     )
     center = models.ForeignKey(
         "centers.Center",
         on_delete=models.PROTECT,
         related_name="applications",
         help_text=_("Where the application was submitted"),
+        verbose_name=_("center"),
     )
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.COUNTER)
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, default=Channel.COUNTER, verbose_name=_("channel")
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED, db_index=True
     )
-    field_values = models.JSONField(default=dict, blank=True)
+    field_values = models.JSONField(default=dict, blank=True, verbose_name=_("field values"))
     fee_amount = models.PositiveBigIntegerField(_("fee (piastres)"))
     sla_due = models.DateField(_("due"), db_index=True)
     delivery_mode = models.CharField(
-        max_length=10, choices=DeliveryMode.choices, default=DeliveryMode.PICKUP
+        max_length=10,
+        choices=DeliveryMode.choices,
+        default=DeliveryMode.PICKUP,
+        verbose_name=_("delivery mode"),
     )
     pickup_center = models.ForeignKey(
         "centers.Center",
@@ -44,18 +56,24 @@ class Application(BaseModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="pickups",
+        verbose_name=_("pickup center"),
     )
-    delivery_address = models.JSONField(default=dict, blank=True)
+    delivery_address = models.JSONField(
+        default=dict, blank=True, verbose_name=_("delivery address")
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        verbose_name=_("created by"),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     note = models.TextField(_("note"), blank=True)
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True, verbose_name=_("idempotency key")
+    )
 
     class Meta:
         ordering = ["-created_at"]

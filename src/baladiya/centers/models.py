@@ -10,7 +10,9 @@ from baladiya.core.text import normalize_arabic
 class Neighbourhood(BaseModel):
     name_ar = models.CharField(_("name (Arabic)"), max_length=120, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=120)
-    name_normalized = models.CharField(max_length=120, editable=False, db_index=True)
+    name_normalized = models.CharField(
+        max_length=120, editable=False, db_index=True, verbose_name=_("normalized name")
+    )
 
     class Meta:
         ordering = ["name_ar"]

@@ -12,7 +12,9 @@ class BaseModel(models.Model):
     """UUIDv7 primary key and creation time, shared by every domain record."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(
+        auto_now_add=True, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         abstract = True
@@ -22,15 +24,17 @@ class Counter(models.Model):
     """A gap-free number series: one row per (scope, kind, year), updated in the same
     transaction as the record it numbers (never a DB sequence: those skip on rollback)."""
 
-    scope = models.CharField(max_length=16)
-    kind = models.CharField(max_length=16)
-    year = models.PositiveIntegerField(default=0)
-    value = models.PositiveBigIntegerField(default=0)
+    scope = models.CharField(max_length=16, verbose_name=_("scope"))
+    kind = models.CharField(max_length=16, verbose_name=_("kind"))
+    year = models.PositiveIntegerField(default=0, verbose_name=_("year"))
+    value = models.PositiveBigIntegerField(default=0, verbose_name=_("value"))
     # Only the audit chain's head uses it: the hash of event `value`, read with the head's
     # lock, so appending an event does not have to look the previous row up.
-    last_hash = models.CharField(max_length=64, blank=True, default="")
+    last_hash = models.CharField(max_length=64, blank=True, default="", verbose_name=_("last hash"))
 
     class Meta:
+        verbose_name = _("number series")
+        verbose_name_plural = _("number series")
         constraints = [
             models.UniqueConstraint(fields=["scope", "kind", "year"], name="counter_unique")
         ]
@@ -43,17 +47,21 @@ class AuditEvent(models.Model):
     """One append-only, hash-chained entry per state change. `hash` covers `prev_hash`,
     so a changed, deleted or reordered row breaks the chain (`baladiya audit verify`)."""
 
-    seq = models.PositiveBigIntegerField(unique=True)
-    event_id = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
-    at = models.DateTimeField(db_index=True)
-    actor = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=80, db_index=True)
-    object_type = models.CharField(max_length=60, blank=True)
-    object_id = models.CharField(max_length=64, blank=True, db_index=True)
-    center = models.CharField(max_length=8, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    seq = models.PositiveBigIntegerField(unique=True, verbose_name=_("sequence number"))
+    event_id = models.UUIDField(
+        default=uuid.uuid4, editable=False, unique=True, verbose_name=_("event id")
+    )
+    at = models.DateTimeField(db_index=True, verbose_name=_("time"))
+    actor = models.CharField(max_length=150, blank=True, verbose_name=_("actor"))
+    action = models.CharField(max_length=80, db_index=True, verbose_name=_("action"))
+    object_type = models.CharField(max_length=60, blank=True, verbose_name=_("object type"))
+    object_id = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("object id")
+    )
+    center = models.CharField(max_length=8, blank=True, verbose_name=_("center"))
+    data = models.JSONField(default=dict, blank=True, verbose_name=_("data"))
+    prev_hash = models.CharField(max_length=64, verbose_name=_("previous hash"))
+    hash = models.CharField(max_length=64, verbose_name=_("hash"))
 
     class Meta:
         ordering = ["seq"]

@@ -18,16 +18,28 @@ class Handover(BaseModel):
     """The moment a document leaves the council's hands at a pickup center."""
 
     application = models.OneToOneField(
-        "applications.Application", on_delete=models.PROTECT, related_name="handover"
+        "applications.Application",
+        on_delete=models.PROTECT,
+        related_name="handover",
+        verbose_name=_("application"),
     )
-    center = models.ForeignKey("centers.Center", on_delete=models.PROTECT, related_name="+")
+    center = models.ForeignKey(
+        "centers.Center", on_delete=models.PROTECT, related_name="+", verbose_name=_("center")
+    )
     handed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("handed over by"),
     )
     recipient_name = models.CharField(_("recipient"), max_length=200)
     id_kind = models.CharField(_("ID shown"), max_length=16, choices=IdKind.choices)
     id_number = models.CharField(_("ID number"), max_length=40)
     is_applicant = models.BooleanField(_("recipient is the applicant"), default=True)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
 
 
 # The post's models live with their services in `delivery.post`; imported here so Django

@@ -23,18 +23,24 @@ class OutboxMessage(BaseModel):
         SENT = "sent", _("Sent")
         DEAD = "dead", _("Gave up")
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
     recipient = models.CharField(_("recipient"), max_length=500)  # phone number or URL
-    body = models.TextField()
-    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(verbose_name=_("text"))
+    headers = models.JSONField(default=dict, blank=True, verbose_name=_("headers"))
     # Same key twice = the same message: queueing it again changes nothing.
-    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
-    last_error = models.CharField(max_length=500, blank=True)
-    provider_ref = models.CharField(max_length=100, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    dedupe_key = models.CharField(
+        max_length=200, unique=True, null=True, blank=True, verbose_name=_("deduplication key")
+    )
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PENDING, verbose_name=_("state")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(db_index=True, verbose_name=_("next attempt at"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    provider_ref = models.CharField(
+        max_length=100, blank=True, verbose_name=_("provider reference")
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         verbose_name = _("outgoing message")

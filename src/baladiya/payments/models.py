@@ -14,28 +14,40 @@ class CashierSession(BaseModel):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
-    center = models.ForeignKey("centers.Center", on_delete=models.PROTECT, related_name="sessions")
-    cashier = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cashier_sessions"
+    center = models.ForeignKey(
+        "centers.Center",
+        on_delete=models.PROTECT,
+        related_name="sessions",
+        verbose_name=_("center"),
     )
-    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
-    opened_at = models.DateTimeField()
+    cashier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="cashier_sessions",
+        verbose_name=_("cashier"),
+    )
+    state = models.CharField(
+        max_length=8, choices=State.choices, default=State.OPEN, verbose_name=_("state")
+    )
+    opened_at = models.DateTimeField(verbose_name=_("opened at"))
     business_date = models.DateField(
         _("business day"),
         db_index=True,
         help_text=_("The day (Asia/Damascus) the drawer was opened; all its money counts there."),
     )
     opening_float = models.PositiveBigIntegerField(_("opening float (piastres)"))
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     counted_cash = models.PositiveBigIntegerField(
         _("cash counted (piastres)"), null=True, blank=True
     )
-    expected_cash = models.BigIntegerField(null=True, blank=True)
+    expected_cash = models.BigIntegerField(null=True, blank=True, verbose_name=_("expected cash"))
     over_short = models.BigIntegerField(
         _("over (+) / short (-)"), null=True, blank=True, help_text=_("counted − expected")
     )
 
     class Meta:
+        verbose_name = _("cash drawer")
+        verbose_name_plural = _("cash drawers")
         ordering = ["-opened_at"]
         constraints = [
             # One open drawer per cashier: a second "open" is a double submit, not a new drawer.
@@ -69,30 +81,52 @@ class Receipt(BaseModel):
     """Immutable proof of a payment. A correction is a Refund (reversal), never an edit."""
 
     number = models.CharField(_("receipt number"), max_length=24, unique=True)
-    center = models.ForeignKey("centers.Center", on_delete=models.PROTECT, related_name="receipts")
+    center = models.ForeignKey(
+        "centers.Center",
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("center"),
+    )
     application = models.ForeignKey(
         "applications.Application",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="receipts",
+        verbose_name=_("application"),
     )
     session = models.ForeignKey(
-        CashierSession, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
+        CashierSession,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="receipts",
+        verbose_name=_("drawer"),
     )
-    method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, verbose_name=_("method")
+    )
     amount = models.PositiveBigIntegerField(_("amount (piastres)"))
-    payer_name = models.CharField(max_length=200)
-    description = models.CharField(max_length=250)
-    issued_at = models.DateTimeField(db_index=True)
-    business_date = models.DateField(db_index=True)
+    payer_name = models.CharField(max_length=200, verbose_name=_("payer name"))
+    description = models.CharField(max_length=250, verbose_name=_("description"))
+    issued_at = models.DateTimeField(db_index=True, verbose_name=_("issued at"))
+    business_date = models.DateField(db_index=True, verbose_name=_("business date"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
-    external_ref = models.CharField(max_length=80, blank=True)
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    external_ref = models.CharField(max_length=80, blank=True, verbose_name=_("external reference"))
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True, verbose_name=_("idempotency key")
+    )
 
     class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
         ordering = ["-issued_at"]
         constraints = [
             # A replayed gateway notification must never make a second receipt.
@@ -120,24 +154,44 @@ class Refund(BaseModel):
     """A reversing entry against a receipt, paid out of a cashier session (or the gateway)."""
 
     number = models.CharField(_("refund number"), max_length=24, unique=True)
-    receipt = models.ForeignKey(Receipt, on_delete=models.PROTECT, related_name="refunds")
-    center = models.ForeignKey("centers.Center", on_delete=models.PROTECT, related_name="refunds")
-    session = models.ForeignKey(
-        CashierSession, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("receipt")
     )
-    method = models.CharField(max_length=10, choices=PaymentMethod.choices)
+    center = models.ForeignKey(
+        "centers.Center", on_delete=models.PROTECT, related_name="refunds", verbose_name=_("center")
+    )
+    session = models.ForeignKey(
+        CashierSession,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refunds",
+        verbose_name=_("drawer"),
+    )
+    method = models.CharField(
+        max_length=10, choices=PaymentMethod.choices, verbose_name=_("method")
+    )
     amount = models.PositiveBigIntegerField(_("amount (piastres)"))
     reason = models.CharField(_("reason"), max_length=250)
-    issued_at = models.DateTimeField(db_index=True)
-    business_date = models.DateField(db_index=True)
+    issued_at = models.DateTimeField(db_index=True, verbose_name=_("issued at"))
+    business_date = models.DateField(db_index=True, verbose_name=_("business date"))
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("issued by"),
     )
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True, verbose_name=_("idempotency key")
+    )
     # The gateway's refund id, `<gateway>:<id>`, for an electronic refund.
-    external_ref = models.CharField(max_length=80, blank=True)
+    external_ref = models.CharField(max_length=80, blank=True, verbose_name=_("external reference"))
 
     class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
         ordering = ["-issued_at"]
         constraints = [
             # A refund notified twice by the gateway is recorded once.
@@ -188,35 +242,54 @@ class PaymentIntent(BaseModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="payment_intents",
+        verbose_name=_("application"),
     )
     purpose = models.CharField(_("purpose"), max_length=20, default="application")
-    subject = models.JSONField(default=dict, blank=True)
-    payer_name = models.CharField(max_length=200, blank=True)
-    payer_phone = models.CharField(max_length=20, blank=True)
-    description = models.CharField(max_length=250, blank=True)
+    subject = models.JSONField(default=dict, blank=True, verbose_name=_("subject"))
+    payer_name = models.CharField(max_length=200, blank=True, verbose_name=_("payer name"))
+    payer_phone = models.CharField(max_length=20, blank=True, verbose_name=_("payer phone"))
+    description = models.CharField(max_length=250, blank=True, verbose_name=_("description"))
     amount = models.PositiveBigIntegerField(_("amount (piastres)"))
-    currency = models.CharField(max_length=3, default="SYP")
+    currency = models.CharField(max_length=3, default="SYP", verbose_name=_("currency"))
     gateway = models.CharField(_("gateway"), max_length=20)
-    gateway_payment_id = models.CharField(max_length=80, blank=True)
+    gateway_payment_id = models.CharField(
+        max_length=80, blank=True, verbose_name=_("gateway payment id")
+    )
     status = models.CharField(
-        max_length=12, choices=IntentStatus.choices, default=IntentStatus.CREATED, db_index=True
+        max_length=12,
+        choices=IntentStatus.choices,
+        default=IntentStatus.CREATED,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    redirect_url = models.TextField(blank=True)
-    return_url = models.TextField(blank=True)
+    redirect_url = models.TextField(blank=True, verbose_name=_("redirect URL"))
+    return_url = models.TextField(blank=True, verbose_name=_("return URL"))
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("started by"),
     )
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
-    expires_at = models.DateTimeField(db_index=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True, verbose_name=_("idempotency key")
+    )
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
     receipt = models.OneToOneField(
-        Receipt, null=True, blank=True, on_delete=models.PROTECT, related_name="payment_intent"
+        Receipt,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="payment_intent",
+        verbose_name=_("receipt"),
     )
     # Set when money arrived that cannot pay the application (cancelled meanwhile, paid by
     # another receipt, wrong amount): the receipt is then refunded automatically.
-    refund_due = models.CharField(max_length=250, blank=True)
-    error = models.CharField(max_length=250, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    refund_due = models.CharField(max_length=250, blank=True, verbose_name=_("refund due"))
+    error = models.CharField(max_length=250, blank=True, verbose_name=_("error"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -255,16 +328,23 @@ class GatewayWebhook(BaseModel):
     """Every verified gateway notification, once: the unique (gateway, event id) makes a
     replayed or duplicated webhook a no-op."""
 
-    gateway = models.CharField(max_length=20)
-    event_id = models.CharField(max_length=100)
-    kind = models.CharField(max_length=40)
-    payment_id = models.CharField(max_length=80)
+    gateway = models.CharField(max_length=20, verbose_name=_("gateway"))
+    event_id = models.CharField(max_length=100, verbose_name=_("event id"))
+    kind = models.CharField(max_length=40, verbose_name=_("kind"))
+    payment_id = models.CharField(max_length=80, verbose_name=_("payment id"))
     intent = models.ForeignKey(
-        PaymentIntent, null=True, blank=True, on_delete=models.PROTECT, related_name="webhooks"
+        PaymentIntent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="webhooks",
+        verbose_name=_("online payment"),
     )
-    outcome = models.CharField(max_length=40, blank=True)
+    outcome = models.CharField(max_length=40, blank=True, verbose_name=_("outcome"))
 
     class Meta:
+        verbose_name = _("gateway webhook")
+        verbose_name_plural = _("gateway webhooks")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["gateway", "event_id"], name="one_webhook_per_event")
@@ -279,13 +359,20 @@ class SettlementImport(BaseModel):
 
     gateway = models.CharField(_("gateway"), max_length=20)
     day = models.DateField(_("day"), db_index=True)
-    source = models.CharField(max_length=10)  # "fetched" from the gateway or "uploaded"
+    source = models.CharField(
+        max_length=10, verbose_name=_("source")
+    )  # "fetched" from the gateway or "uploaded"
     imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("imported by"),
     )
-    sha256 = models.CharField(max_length=64)
-    content = models.TextField()
-    line_count = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, verbose_name=_("SHA-256"))
+    content = models.TextField(verbose_name=_("content"))
+    line_count = models.PositiveIntegerField(default=0, verbose_name=_("line count"))
 
     class Meta:
         ordering = ["-created_at"]

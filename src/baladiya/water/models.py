@@ -60,7 +60,7 @@ class Subscription(BaseModel):
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
     # No index on the creation time: nothing lists subscriptions by it, and imports write
     # 100,000 at a time (decision 0010).
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["meter_number"]
@@ -153,7 +153,9 @@ class Bill(BaseModel):
         PAID = "paid", _("Paid")
         CANCELLED = "cancelled", _("Cancelled")
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="bills")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="bills", verbose_name=_("subscription")
+    )
     cycle = models.CharField(_("billing cycle"), max_length=10)  # e.g. "2026-03" (2-month cycle 3)
     period_end = models.DateField(_("end of the cycle"))
     previous_reading = models.PositiveIntegerField(_("previous reading (m³)"))
@@ -162,8 +164,12 @@ class Bill(BaseModel):
     consumption = models.PositiveIntegerField(_("consumption (m³)"))
     amount = models.PositiveBigIntegerField(_("amount (piastres)"))
     due_date = models.DateField(_("due date"))
-    state = models.CharField(max_length=10, choices=State.choices, default=State.UNPAID)
-    external_ref = models.CharField(max_length=60, blank=True)  # the establishment's bill id
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.UNPAID, verbose_name=_("state")
+    )
+    external_ref = models.CharField(
+        max_length=60, blank=True, verbose_name=_("external reference")
+    )  # the establishment's bill id
 
     class Meta:
         ordering = ["subscription", "period_end"]
@@ -219,7 +225,7 @@ class ImportBatch(BaseModel):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     source = models.CharField(_("source"), max_length=14, choices=Source.choices)
     file_name = models.CharField(_("file name"), max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64, db_index=True, verbose_name=_("SHA-256"))
     size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -229,16 +235,23 @@ class ImportBatch(BaseModel):
         related_name="+",
         verbose_name=_("imported by"),
     )
-    actor_name = models.CharField(max_length=150, blank=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, verbose_name=_("actor"))
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.RUNNING, verbose_name=_("state")
+    )
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     rows = models.PositiveIntegerField(_("rows"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     failed = models.PositiveIntegerField(_("refused"), default=0)
     same_as = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("same file as"),
     )
 
     class Meta:

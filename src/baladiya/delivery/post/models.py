@@ -22,7 +22,10 @@ class Shipment(BaseModel):
         RETURNED = "returned", _("Returned to sender")
 
     application = models.OneToOneField(
-        "applications.Application", on_delete=models.PROTECT, related_name="shipment"
+        "applications.Application",
+        on_delete=models.PROTECT,
+        related_name="shipment",
+        verbose_name=_("application"),
     )
     carrier = models.CharField(_("postal service"), max_length=20)
     tracking_number = models.CharField(_("tracking number"), max_length=40, unique=True)
@@ -34,9 +37,13 @@ class Shipment(BaseModel):
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The issuing center (the return address)"),
+        verbose_name=_("center"),
     )
     dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dispatched by"),
     )
     dispatch_date = models.DateField(_("dispatch date"), db_index=True)
     recipient_name = models.CharField(_("recipient"), max_length=200)
@@ -44,10 +51,15 @@ class Shipment(BaseModel):
     last_event = models.CharField(
         _("last postal event"), max_length=20, choices=EventKind.choices, blank=True
     )
-    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last event at"))
     closed_at = models.DateTimeField(_("delivered or returned at"), null=True, blank=True)
     returned_to = models.ForeignKey(
-        "centers.Center", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "centers.Center",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("returned to"),
     )
 
     class Meta:
