@@ -19,9 +19,11 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms import BaseForm
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from baladiya.core import audit
+from baladiya.core.audit_labels import action_label
 from baladiya.core.models import AuditEvent, Counter
 
 if TYPE_CHECKING:
@@ -228,13 +230,22 @@ class ReadOnlyInline(TabularInlineBase):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("seq", "at", "actor", "action", "object_type", "object_id", "center")
+    list_display = ("seq", "at", "actor", "what_happened", "object_type", "object_id", "center")
     list_filter = ("center", "object_type", ("at", admin.DateFieldListFilter))
     search_fields = ("seq__exact", "actor", "action", "=object_id", "=center")
     date_hierarchy = "at"
     ordering = ("-seq",)
     list_per_page = 100
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is slow
+
+    @admin.display(description=_("what happened"), ordering="action")
+    def what_happened(self, event: AuditEvent) -> str:
+        """The action in words, and its code as recorded (what a search matches)."""
+        return format_html(
+            '{}<br><small class="muted" dir="ltr">{}</small>',
+            action_label(event.action),
+            event.action,
+        )
 
 
 @admin.register(Counter)

@@ -643,7 +643,8 @@ def test_the_audit_log_is_in_the_auditors_menu_and_reads_in_arabic(
     Group.objects.get(name=roles.AUDITOR).permissions.add(view_log)  # as the Homs seed does
     client = Client()  # no Accept-Language: Arabic
     client.force_login(auditor)
-    audit.record("test.seeded", actor=auditor)
+    audit.record("test.seeded", actor=auditor)  # a code nobody named: shown as it is
+    audit.record("login.failed", actor="anonymous", username="someone")
     home = client.get("/", follow=True).content.decode()
     log = reverse("admin:core_auditevent_changelist")
     assert f'href="{log}"' in home
@@ -651,8 +652,9 @@ def test_the_audit_log_is_in_the_auditors_menu_and_reads_in_arabic(
     assert page.status_code == 200
     html = page.content.decode()
     assert "test.seeded" in html
-    for header in ("الرقم التسلسلي", "الوقت", "المنفّذ", "الإجراء", "نوع السجل"):
+    for header in ("الرقم التسلسلي", "الوقت", "المنفّذ", "ما جرى", "نوع السجل"):
         assert header in html
+    assert "محاولة دخول موظف فاشلة" in html and "login.failed" in html  # words, and the code
     counter = Client()
     counter.force_login(clerk)  # no admin access: no link that leads to a login page
     assert f'href="{log}"' not in counter.get("/", follow=True).content.decode()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from baladiya.accounts.models import User
 from baladiya.accounts.permissions import citizen_of
@@ -19,6 +19,7 @@ from baladiya.applications.workflow import Status
 from baladiya.catalog.models import Service
 from baladiya.centers.models import Center
 from baladiya.core.audit import verify_chain
+from baladiya.core.audit_labels import action_label
 from baladiya.core.models import AuditEvent
 from baladiya.core.seed.demo import CLOSES, HISTORY_DAYS, OPENS, before_history, generate_demo
 from baladiya.core.seed.homs import DEMO_CITIZENS, seed_homs
@@ -254,6 +255,14 @@ def test_online_delivery_by_post_and_at_a_chosen_center(demo: dict[str, int]) ->
 
 def test_audit_chain_and_money_balance_everywhere_every_day(demo: dict[str, int]) -> None:
     assert verify_chain() == []
+    # Everything the demo did is named in the audit log in Arabic, not only by its code.
+    with translation.override("ar"):
+        unnamed = {
+            action
+            for action in AuditEvent.objects.values_list("action", flat=True).distinct()
+            if not any("\u0600" <= ch <= "\u06ff" for ch in action_label(action))
+        }
+    assert unnamed == set()
     days = _business_days()
     assert days
     for center in Center.objects.all():
