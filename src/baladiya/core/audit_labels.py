@@ -32,6 +32,8 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "admin.change": _("Changed in the administration"),
     "admin.delete": _("Deleted in the administration"),
     "seed.homs": _("Homs reference data loaded"),
+    "audit.check_requested": _("Audit log check requested"),
+    "audit.chain_checked": _("Audit log checked"),
     # applications
     "application.submitted": _("Application submitted"),
     "application.inspection_scheduled": _("Field visit scheduled"),

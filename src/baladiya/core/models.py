@@ -70,3 +70,39 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class ChainCheck(BaseModel):
+    """One walk of the audit chains: this node's own and, on the central node, each center
+    node's as received. Kept, so an auditor sees when the log was last proved intact, what
+    was found, and can ask for a walk now (the background pump takes it within a minute)."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.REQUESTED, verbose_name=_("state")
+    )
+    requested_by = models.CharField(
+        max_length=150, blank=True, verbose_name=_("requested by")
+    )  # empty: the daily check
+    started_at = models.DateTimeField(null=True, blank=True, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    chains = models.PositiveIntegerField(default=0, verbose_name=_("chains"))
+    events = models.PositiveBigIntegerField(default=0, verbose_name=_("events"))
+    # {"central": ["seq 12: hash mismatch", ...], "C03": [...]}: only chains with problems
+    problems = models.JSONField(default=dict, blank=True, verbose_name=_("problems"))
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("audit chain check")
+        verbose_name_plural = _("audit chain checks")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.state}"
+
+    @property
+    def intact(self) -> bool:
+        return self.state == self.State.DONE and not self.problems

@@ -70,6 +70,17 @@ def watch_centers() -> str:
     return detect_outages()
 
 
+def check_audit_chains() -> str:
+    """Walk the audit chains once a day, and whenever an auditor asks (`core.integrity`)."""
+    from baladiya.core.integrity import run_due_check
+
+    check = run_due_check()
+    if check is None:
+        return ""
+    verdict = "intact" if check.intact else f"BROKEN: {', '.join(sorted(check.problems))}"
+    return f"{check.chains} chains, {check.events} events: {verdict}"
+
+
 @dataclass
 class Job:
     name: str
@@ -93,6 +104,7 @@ def default_jobs() -> list[Job]:
         Job("shipment tracking", 1800, sync_stale_shipments),
         Job("purge", 6 * 3600, purge_expired),
         Job("center watch", 60, watch_centers),
+        Job("audit chain check", 60, check_audit_chains),
     ]
     if settings.DEMO_NODE and settings.BALADIYA_NODE == "central":
         jobs.insert(0, Job("demo centers", 60, demo_centers))  # before the watch looks

@@ -3,4 +3,7 @@ from django.urls import path
 from baladiya.core import views
 
 app_name = "core"
-urlpatterns = [path("", views.home, name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("audit/integrity/", views.audit_integrity, name="audit_integrity"),
+]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -22,8 +26,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Send each role to the screen it works from; the public and citizens to the portal."""
-    from django.shortcuts import redirect
-
     user = request.user
     if not user.is_authenticated:
         return redirect("portal:home")
@@ -40,3 +42,32 @@ def home(request: HttpRequest) -> HttpResponse:
         if role in codes:
             return redirect(target)
     return redirect("portal:home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def audit_integrity(request: HttpRequest) -> HttpResponse:
+    """When the audit log was last proved intact, what each walk found; ask for one now."""
+    from baladiya.accounts import roles
+    from baladiya.accounts.permissions import require_role
+    from baladiya.core.integrity import CHECK_EVERY, request_check
+    from baladiya.core.models import ChainCheck
+
+    staff = require_role(request.user, roles.AUDITOR, roles.ADMIN)
+    if request.method == "POST":
+        request_check(staff)
+        messages.success(
+            request, _("Check requested: its result appears here within a minute or two.")
+        )
+        return redirect("core:audit_integrity")
+    checks = list(ChainCheck.objects.all()[:30])
+    return render(
+        request,
+        "core/audit_integrity.html",
+        {
+            "checks": checks,
+            "waiting": any(c.state != ChainCheck.State.DONE for c in checks),
+            "last": next((c for c in checks if c.state == ChainCheck.State.DONE), None),
+            "every_hours": int(CHECK_EVERY.total_seconds() // 3600),
+        },
+    )
