@@ -13,6 +13,7 @@ from baladiya.core.money import format_pounds
 from baladiya.payments.models import (
     CashierSession,
     GatewayWebhook,
+    IntentStatus,
     PaymentIntent,
     Receipt,
     Refund,
@@ -131,11 +132,26 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
         return _pounds(intent.amount)
 
 
+# What became of a webhook (`gateways.services`: the code is also the gateway's answer).
+WEBHOOK_OUTCOMES = {
+    "recorded": _("Recorded"),
+    "already_recorded": _("Already recorded"),
+    "duplicate": _("Received before"),
+    "ignored": _("Ignored (the payment was settled already)"),
+    "pending": _("Still pending at the gateway"),
+    **{status.value: status.label for status in IntentStatus},
+}
+
+
 @admin.register(GatewayWebhook)
 class GatewayWebhookAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "gateway", "event_id", "kind", "payment_id", "outcome")
+    list_display = ("created_at", "gateway", "event_id", "kind", "payment_id", "what_became")
     list_filter = ("gateway", "kind", "outcome")
     search_fields = ("=event_id", "=payment_id")
+
+    @admin.display(description=_("outcome"), ordering="outcome")
+    def what_became(self, webhook: GatewayWebhook) -> str:
+        return str(WEBHOOK_OUTCOMES.get(webhook.outcome, webhook.outcome))
 
 
 @admin.register(SettlementImport)

@@ -658,3 +658,21 @@ def test_the_audit_log_is_in_the_auditors_menu_and_reads_in_arabic(
     counter = Client()
     counter.force_login(clerk)  # no admin access: no link that leads to a login page
     assert f'href="{log}"' not in counter.get("/", follow=True).content.decode()
+
+
+def test_what_became_of_a_gateway_webhook_reads_arabic(admin_user: User) -> None:
+    from baladiya.payments.models import GatewayWebhook
+
+    for n, outcome in enumerate(("recorded", "duplicate", "declined")):
+        GatewayWebhook.objects.create(
+            gateway="sandbox",
+            event_id=f"evt_{n}",
+            kind="payment.x",
+            payment_id="p",
+            outcome=outcome,
+        )
+    client = Client()
+    client.force_login(admin_user)
+    html = client.get(reverse("admin:payments_gatewaywebhook_changelist")).content.decode()
+    for words in ("سُجِّل", "وصل من قبل", "مرفوضة"):
+        assert words in html, words
