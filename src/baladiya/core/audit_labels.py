@@ -34,6 +34,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "seed.homs": _("Homs reference data loaded"),
     "audit.check_requested": _("Audit log check requested"),
     "audit.chain_checked": _("Audit log checked"),
+    "audit.exported": _("Audit log downloaded"),
     # applications
     "application.submitted": _("Application submitted"),
     "application.inspection_scheduled": _("Field visit scheduled"),

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -44,22 +51,55 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("portal:home")
 
 
+class AuditPeriodForm(forms.Form):
+    """The days of the audit log to download (Homs days, both included)."""
+
+    start = forms.DateField(
+        label=gettext_lazy("First day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError(_("The period ends before it starts."))
+        return data
+
+
+def _auditor(request: HttpRequest) -> Any:
+    from baladiya.accounts import roles
+    from baladiya.accounts.permissions import require_role
+
+    return require_role(request.user, roles.AUDITOR, roles.ADMIN)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def audit_integrity(request: HttpRequest) -> HttpResponse:
-    """When the audit log was last proved intact, what each walk found; ask for one now."""
-    from baladiya.accounts import roles
-    from baladiya.accounts.permissions import require_role
-    from baladiya.core.integrity import CHECK_EVERY, request_check
-    from baladiya.core.models import ChainCheck
+    """When the audit log was last proved intact, what each walk found; ask for one now;
+    download the log for a period."""
+    from baladiya.core.integrity import request_check
 
-    staff = require_role(request.user, roles.AUDITOR, roles.ADMIN)
+    staff = _auditor(request)
     if request.method == "POST":
         request_check(staff)
         messages.success(
             request, _("Check requested: its result appears here within a minute or two.")
         )
         return redirect("core:audit_integrity")
+    today = timezone.localdate()
+    period = AuditPeriodForm(initial={"start": today - dt.timedelta(days=30), "end": today})
+    return _integrity_page(request, period)
+
+
+def _integrity_page(
+    request: HttpRequest, period: AuditPeriodForm, status: int = 200
+) -> HttpResponse:
+    from baladiya.core.integrity import CHECK_EVERY
+    from baladiya.core.models import ChainCheck
+
     checks = list(ChainCheck.objects.all()[:30])
     return render(
         request,
@@ -69,5 +109,28 @@ def audit_integrity(request: HttpRequest) -> HttpResponse:
             "waiting": any(c.state != ChainCheck.State.DONE for c in checks),
             "last": next((c for c in checks if c.state == ChainCheck.State.DONE), None),
             "every_hours": int(CHECK_EVERY.total_seconds() // 3600),
+            "period": period,
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """The audit log of the chosen days as CSV; the download itself is audited."""
+    from baladiya.core.audit_export import csv_lines, record_export
+
+    staff = _auditor(request)
+    period = AuditPeriodForm(request.GET)
+    if not period.is_valid():
+        return _integrity_page(request, period, status=400)
+    start, end = period.cleaned_data["start"], period.cleaned_data["end"]
+    record_export(staff, start, end)
+    response = StreamingHttpResponse(
+        csv_lines(start, end, translation.get_language() or settings.LANGUAGE_CODE),
+        content_type="text/csv; charset=utf-8",
+    )
+    name = f"audit-log-{settings.BALADIYA_NODE.replace(':', '-')}-{start}-{end}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

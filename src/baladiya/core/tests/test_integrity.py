@@ -4,10 +4,13 @@ page in their language."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -72,6 +75,7 @@ def test_the_auditor_reads_the_result_in_arabic_and_asks_for_a_walk(auditor: Use
     assert reverse("core:audit_integrity") in client.get("/", follow=True).content.decode()
     page = client.get(PAGE).content.decode()
     assert "لم يُفحص سجل التدقيق بعد" in page
+    assert "اليوم الأول" in page and "اليوم الأخير" in page  # the download's days
     asked = client.post(PAGE, follow=True).content.decode()
     assert "طُلب الفحص" in asked
     run_due_check()
@@ -96,3 +100,57 @@ def test_only_auditors_and_administrators_may_see_or_ask(clerk: User, make_user:
     assert client.get(PAGE).status_code == 403
     anonymous = Client().get(PAGE)
     assert anonymous.status_code == 302 and "/login" in anonymous["Location"]
+
+
+# ---------------------------------------------------------------- downloading the log
+
+EXPORT = "/audit/export.csv"
+
+
+def _events_on(day: dt.date, action: str) -> None:
+    moment = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    with time_machine.travel(moment):
+        audit.record(action, actor="c03.clerk", note="بيان قيد")
+
+
+def test_the_auditor_downloads_the_days_asked_and_the_download_is_recorded(
+    auditor: User,
+) -> None:
+    today = timezone.localdate()
+    _events_on(today - dt.timedelta(days=10), "payments.session_opened")
+    _events_on(today - dt.timedelta(days=3), "payments.receipt_issued")
+    _events_on(today - dt.timedelta(days=1), "document.revoked")
+    client = Client()  # Arabic
+    client.force_login(auditor)
+    start, end = today - dt.timedelta(days=4), today - dt.timedelta(days=1)
+    response = client.get(EXPORT, {"start": start.isoformat(), "end": end.isoformat()})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    raw = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["الرقم التسلسلي", "الوقت", "المنفّذ", "ما جرى"]
+    assert [row[4] for row in rows[1:]] == ["payments.receipt_issued", "document.revoked"]
+    assert rows[1][3] == "صدر إيصال" and "بيان قيد" in rows[1][8]
+    event = AuditEvent.objects.get(pk=AuditEvent.objects.get(seq=rows[2][0]).pk)
+    assert rows[2][9:] == [event.prev_hash, event.hash]
+    taken = AuditEvent.objects.get(action="audit.exported")
+    assert taken.actor == "auditor1" and taken.data["events"] == 2
+    assert taken.data["start"] == start.isoformat() and taken.data["end"] == end.isoformat()
+
+
+def test_a_period_that_ends_before_it_starts_is_refused_in_arabic(auditor: User) -> None:
+    client = Client()
+    client.force_login(auditor)
+    response = client.get(EXPORT, {"start": "2026-12-05", "end": "2026-12-01"})
+    assert response.status_code == 400
+    assert "تنتهي الفترة قبل أن تبدأ" in response.content.decode()
+    assert client.get(EXPORT, {"start": "يوم", "end": ""}).status_code == 400
+    assert not AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_only_auditors_and_administrators_may_download(clerk: User) -> None:
+    client = Client()
+    client.force_login(clerk)
+    assert client.get(EXPORT, {"start": "2026-12-01", "end": "2026-12-05"}).status_code == 403
+    assert not AuditEvent.objects.filter(action="audit.exported").exists()
