@@ -45,6 +45,9 @@ def run_due_check(now: dt.datetime | None = None) -> ChainCheck | None:
         last = ChainCheck.objects.filter(state=ChainCheck.State.DONE).first()
         if last is not None and last.finished_at and moment - last.finished_at < CHECK_EVERY:
             return None
+        running = ChainCheck.objects.filter(state=ChainCheck.State.RUNNING)
+        if running.filter(started_at__gte=moment - STALE_AFTER).exists():
+            return None  # another pump is walking them
         check = ChainCheck.objects.create(state=ChainCheck.State.RUNNING, started_at=moment)
     return _walk(check)
 
@@ -86,15 +89,16 @@ def _walk(check: ChainCheck) -> ChainCheck:
     check.state = ChainCheck.State.DONE
     check.finished_at = timezone.now()
     check.chains, check.events, check.problems = len(chains), events, problems
-    check.save(update_fields=["state", "finished_at", "chains", "events", "problems"])
-    audit.record(
-        "audit.chain_checked",
-        actor=None,
-        obj=check,
-        chains=check.chains,
-        events=events,
-        broken=sorted(problems),
-    )
+    with transaction.atomic():
+        check.save(update_fields=["state", "finished_at", "chains", "events", "problems"])
+        audit.record(
+            "audit.chain_checked",
+            actor=None,
+            obj=check,
+            chains=check.chains,
+            events=events,
+            broken=sorted(problems),
+        )
     return check
 
 

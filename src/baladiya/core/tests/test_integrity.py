@@ -154,3 +154,12 @@ def test_only_auditors_and_administrators_may_download(clerk: User) -> None:
     client.force_login(clerk)
     assert client.get(EXPORT, {"start": "2026-12-01", "end": "2026-12-05"}).status_code == 403
     assert not AuditEvent.objects.filter(action="audit.exported").exists()
+
+
+def test_a_walk_under_way_in_another_pump_is_not_started_twice() -> None:
+    _some_events()
+    ChainCheck.objects.create(state=ChainCheck.State.RUNNING, started_at=timezone.now())
+    assert run_due_check() is None
+    later = timezone.now() + dt.timedelta(hours=3)  # that pump died: its walk is taken again
+    check = run_due_check(later)
+    assert check is not None and check.intact and ChainCheck.objects.count() == 1
