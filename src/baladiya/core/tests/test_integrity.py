@@ -81,6 +81,8 @@ def test_the_auditor_reads_the_result_in_arabic_and_asks_for_a_walk(auditor: Use
     run_due_check()
     page = client.get(PAGE).content.decode()
     assert "سليم في" in page and "auditor1" in page
+    # Counted as Arabic counts: five test events and the request, in one chain.
+    assert "6 أحداث، كل منها مربوط" in page and "في سلسلة واحدة." in page
 
     AuditEvent.objects.filter(seq=2).delete()  # a missing event
     request_check(auditor)
