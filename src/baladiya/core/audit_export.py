@@ -1,12 +1,10 @@
-"""The audit log for a period as a CSV file, for an auditor's own tools: one line per event
-with its action in words, the data as JSON and both hashes, so the file can be checked
-against the chain. Taking a copy of the log is itself recorded in it."""
+"""The audit log for a period as a CSV file (`core.csvstream`), for an auditor's own tools:
+one line per event with its action in words, the data as JSON and both hashes, so the file
+can be checked against the chain. Taking a copy of the log is itself recorded in it."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -17,9 +15,8 @@ from django.utils.translation import gettext as _
 
 from baladiya.core import audit
 from baladiya.core.audit_labels import action_label
+from baladiya.core.csvstream import BATCH, stream_csv
 from baladiya.core.models import AuditEvent
-
-BATCH = 2000
 
 
 def period_events(start: dt.date, end: dt.date) -> Any:
@@ -44,12 +41,11 @@ def record_export(actor: Any, start: dt.date, end: dt.date) -> int:
 
 
 def csv_lines(start: dt.date, end: dt.date, language: str) -> Iterator[bytes]:
-    """UTF-8 with a BOM (so Excel shows the Arabic), headers and action names in `language`
-    (a streamed response is read after the view has returned, and its language with it)."""
+    """Headers and action names in `language` (a streamed response is read after the view
+    has returned, and its language with it)."""
     with translation.override(language):
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
+        events = period_events(start, end).iterator(chunk_size=BATCH)
+        yield from stream_csv(
             [
                 _("Sequence number"),
                 _("Time"),
@@ -62,22 +58,9 @@ def csv_lines(start: dt.date, end: dt.date, language: str) -> Iterator[bytes]:
                 _("Data"),
                 _("Previous hash"),
                 _("Hash"),
-            ]
+            ],
+            (_row(event) for event in events),
         )
-        yield "\ufeff".encode() + out.getvalue().encode()
-        rows = period_events(start, end).iterator(chunk_size=BATCH)
-        while True:
-            out.seek(0)
-            out.truncate()
-            written = 0
-            for event in rows:
-                writer.writerow(_row(event))
-                written += 1
-                if written == BATCH:
-                    break
-            if not written:
-                return
-            yield out.getvalue().encode()
 
 
 def _row(event: AuditEvent) -> list[Any]:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from baladiya.core.admin import ReadOnlyAdmin
 from baladiya.core.money import format_pounds
+from baladiya.payments.gateways import services as gateway_services
 from baladiya.payments.models import (
     CashierSession,
     GatewayWebhook,
@@ -134,11 +135,11 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
 
 # What became of a webhook (`gateways.services`: the code is also the gateway's answer).
 WEBHOOK_OUTCOMES = {
-    "recorded": _("Recorded"),
-    "already_recorded": _("Already recorded"),
-    "duplicate": _("Received before"),
-    "ignored": _("Ignored (the payment was settled already)"),
-    "pending": _("Still pending at the gateway"),
+    gateway_services.RECORDED: _("Recorded"),
+    gateway_services.ALREADY_RECORDED: _("Already recorded"),
+    gateway_services.DUPLICATE: _("Received before"),
+    gateway_services.IGNORED: _("Ignored (the payment was settled already)"),
+    gateway_services.PENDING: _("Still pending at the gateway"),
     **{status.value: status.label for status in IntentStatus},
 }
 

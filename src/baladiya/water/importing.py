@@ -83,6 +83,7 @@ from django.utils.translation import gettext_lazy as _
 from baladiya.accounts.models import Citizen
 from baladiya.centers.models import Neighbourhood
 from baladiya.core import audit
+from baladiya.core.csvstream import BATCH, stream_csv
 from baladiya.core.errors import DomainError
 from baladiya.core.models import Counter
 from baladiya.core.money import ARABIC_DIGITS, MoneyError, parse_pounds
@@ -1448,23 +1449,11 @@ def error_report_lines(batch: ImportBatch) -> Iterator[bytes]:
 
 
 def _report_lines(batch: ImportBatch) -> Iterator[bytes]:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Column"), _("Value"), _("Reason")])
-    yield "\ufeff".encode() + out.getvalue().encode()
-    issues = batch.issues.order_by("row", "id").iterator(chunk_size=2000)
-    while True:
-        out.seek(0)
-        out.truncate()
-        count = 0
-        for issue in issues:
-            writer.writerow([issue.row, issue.column, issue.value, issue_message(issue)])
-            count += 1
-            if count == 2000:
-                break
-        if not count:
-            return
-        yield out.getvalue().encode()
+    issues = batch.issues.order_by("row", "id").iterator(chunk_size=BATCH)
+    yield from stream_csv(
+        [_("Row"), _("Column"), _("Value"), _("Reason")],
+        ([issue.row, issue.column, issue.value, issue_message(issue)] for issue in issues),
+    )
 
 
 # ---------------------------------------------------------------- from the establishment
